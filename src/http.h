@@ -1,0 +1,75 @@
+/* http: one libcurl easy handle per server, kept alive across requests. */
+#ifndef VK_HTTP_H
+#define VK_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errbuf.h"
+
+/* Largest response body read; a bigger one is an error (not truncated). */
+#define HTTP_MAX_BODY (8u * 1024 * 1024)
+
+struct http_options {
+	const char *ca_file;     /* PEM bundle file, or NULL */
+	const char *ca_path;     /* directory of PEM files, or NULL */
+	const char *ca_pem;      /* PEM text held in memory, or NULL */
+	const char *client_cert; /* PEM file for mutual TLS, or NULL */
+	const char *client_key;
+	const char *server_name; /* SNI and verify name, or NULL */
+	bool skip_verify;
+	const char *unix_socket; /* connect through this socket, or NULL */
+	const char *proxy;       /* NULL: libcurl's env handling; "": none */
+	int64_t timeout_ms;      /* per attempt; <= 0: none */
+	int64_t connect_timeout_ms; /* <= 0: libcurl default */
+};
+
+struct http_header {
+	const char *name;
+	const char *value; /* must not contain CR or LF */
+};
+
+struct http_request {
+	const char *method;  /* GET, POST, PUT, DELETE, PATCH, LIST */
+	const char *url;
+	const struct http_header *headers;
+	size_t n_headers;
+	const char *body;    /* NULL: no body */
+	size_t body_len;
+};
+
+struct http_response {
+	long status;
+	char *body;         /* NUL-terminated, owned; NULL if empty */
+	size_t body_len;
+	char *location;     /* Location header or NULL */
+	char *content_type; /* or NULL */
+	int64_t retry_after_s; /* Retry-After seconds, -1 when absent */
+};
+
+struct http_client;
+
+/* Creates a client; the options' strings are copied. NULL on failure. */
+struct http_client *http_client_new(const struct http_options *o,
+				    struct errbuf *e);
+void http_client_free(struct http_client *c);
+
+/*
+ * Performs one attempt (no retries, no redirects followed). Returns 0
+ * when an HTTP answer arrived, whatever its status (resp filled, caller
+ * frees with http_response_free), -1 on a transport failure with errbuf
+ * naming the method, URL and cause (connection refused, timeout, TLS
+ * verification, name resolution); errbuf.transient says whether a retry
+ * may help. Headers carrying CR or LF are refused before sending.
+ */
+int http_do(struct http_client *c, const struct http_request *req,
+	    struct http_response *resp, struct errbuf *e);
+
+/* Wipes and frees the body and headers. */
+void http_response_free(struct http_response *r);
+
+/* Number of connections libcurl opened so far (CURLINFO_NUM_CONNECTS sum). */
+long http_client_connects(const struct http_client *c);
+
+#endif

@@ -1,0 +1,16 @@
+/* log: the one logger, Go's default log format on standard error. */
+#ifndef VK_LOG_H
+#define VK_LOG_H
+
+/*
+ * Writes "YYYY/MM/DD HH:MM:SS <message>\n" (local time, as Go's log
+ * package) to stderr as one write. Newlines, carriage returns and tabs
+ * inside the formatted message are folded so that every event is one
+ * line: "\n\t* " sequences of Vault's multi-error texts become "; ".
+ */
+void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Folds a message in place the same way log_msg does. */
+void log_fold(char *s);
+
+#endif

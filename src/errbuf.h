@@ -19,11 +19,11 @@ struct errbuf {
 
 /* Formats msg, resets status and transient; always returns -1. */
 int errbuf_set(struct errbuf *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Prepends "<prefix>: " to msg (status and transient kept); returns -1. */
 int errbuf_prefix(struct errbuf *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Clears the buffer. */
 void errbuf_clear(struct errbuf *e);

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, from Debian's packages only.
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config clang-format
+      libcurl4-openssl-dev libjson-c-dev libssl-dev
+      python3 python3-hvac openssl curl)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	echo "setup: installing ${missing[*]}"
+	sudo_cmd=()
+	[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+	"${sudo_cmd[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" \
+		apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: formatting, unit and end-to-end
+# tests (the real binary against the Vault and Kubernetes doubles), the
+# real-client fidelity tests, then the whole suite again under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+echo "== format check (clang-format, 80 columns)"
+clang-format --dry-run -Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+
+echo "== build"
+scripts/build.sh build
+echo "== tests"
+(cd build && ctest --output-on-failure -j2)
+
+echo "== build with AddressSanitizer and UndefinedBehaviorSanitizer"
+scripts/build.sh build-asan -DVK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+echo "== tests under the sanitizers"
+(cd build-asan &&
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --output-on-failure -j2)
+echo "== all tests passed"

@@ -24,6 +24,7 @@ int errbuf_prefix(struct errbuf *e, const char *fmt, ...)
 	char prefix[512];
 	char old[sizeof(e->msg)];
 	va_list ap;
+	int n;
 
 	if (e == NULL)
 		return -1;
@@ -31,9 +32,11 @@ int errbuf_prefix(struct errbuf *e, const char *fmt, ...)
 	(void)vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	/* Truncation of an over-long message is acceptable here: the start
-	 * of the line names what failed. */
-	(void)snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	n = snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	/* An over-long message keeps its start, which names what failed;
+	 * mark the cut so a reader knows. */
+	if (n >= (int)sizeof(e->msg))
+		memcpy(e->msg + sizeof(e->msg) - 4, "...", 4);
 	return -1;
 }
 

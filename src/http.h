@@ -19,9 +19,9 @@ struct http_options {
 	const char *client_key;
 	const char *server_name; /* SNI and verify name, or NULL */
 	bool skip_verify;
-	const char *unix_socket; /* connect through this socket, or NULL */
-	const char *proxy;       /* NULL: libcurl's env handling; "": none */
-	int64_t timeout_ms;      /* per attempt; <= 0: none */
+	const char *unix_socket;    /* connect through this socket, or NULL */
+	const char *proxy;          /* NULL: libcurl's env handling; "": none */
+	int64_t timeout_ms;         /* per attempt; <= 0: none */
 	int64_t connect_timeout_ms; /* <= 0: libcurl default */
 };
 
@@ -31,20 +31,21 @@ struct http_header {
 };
 
 struct http_request {
-	const char *method;  /* GET, POST, PUT, DELETE, PATCH, LIST */
+	const char *method; /* GET, POST, PUT, DELETE, PATCH, LIST */
 	const char *url;
 	const struct http_header *headers;
 	size_t n_headers;
-	const char *body;    /* NULL: no body */
+	const char *body; /* NULL: no body */
 	size_t body_len;
+	int64_t timeout_ms; /* > 0: this attempt's bound, else the client's */
 };
 
 struct http_response {
 	long status;
-	char *body;         /* NUL-terminated, owned; NULL if empty */
+	char *body; /* NUL-terminated, owned; NULL if empty */
 	size_t body_len;
-	char *location;     /* Location header or NULL */
-	char *content_type; /* or NULL */
+	char *location;        /* Location header or NULL */
+	char *content_type;    /* or NULL */
 	int64_t retry_after_s; /* Retry-After seconds, -1 when absent */
 };
 
@@ -52,7 +53,7 @@ struct http_client;
 
 /* Creates a client; the options' strings are copied. NULL on failure. */
 struct http_client *http_client_new(const struct http_options *o,
-				    struct errbuf *e);
+                                    struct errbuf *e);
 void http_client_free(struct http_client *c);
 
 /*
@@ -64,7 +65,7 @@ void http_client_free(struct http_client *c);
  * may help. Headers carrying CR or LF are refused before sending.
  */
 int http_do(struct http_client *c, const struct http_request *req,
-	    struct http_response *resp, struct errbuf *e);
+            struct http_response *resp, struct errbuf *e);
 
 /* Wipes and frees the body and headers. */
 void http_response_free(struct http_response *r);

@@ -23,7 +23,7 @@
 #define KUBE_RETRIES 3
 #define KUBE_RETRY_AFTER_MAX_S 10
 #define KUBE_BACKOFF_MS 200
-#define KUBE_PAGE_LIMIT 500
+#define KUBE_PAGE_LIMIT "500"
 #define KUBE_MAX_PAGES 100000
 #define KUBE_EXCERPT_MAX 200
 #define KUBE_MESSAGE_MAX 1024
@@ -143,39 +143,45 @@ static int path_join(char **out, const char *dir, const char *name,
 	return 0;
 }
 
+/* client-go carries on without a CA it cannot load; we refuse. */
 static int check_ca(const char *path, struct errbuf *e)
 {
 	struct stat st;
+	const char *why = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	int rc = 0;
 
-	if (fd < 0)
-		return errbuf_set(e, "kubernetes CA certificate %s: %s", path,
-		                  strerror(errno));
-	if (fstat(fd, &st) != 0)
-		rc = errbuf_set(e, "kubernetes CA certificate %s: %s", path,
-		                strerror(errno));
+	if (fd < 0 || fstat(fd, &st) != 0)
+		why = strerror(errno);
 	else if (!S_ISREG(st.st_mode))
-		rc = errbuf_set(e, "kubernetes CA certificate %s: %s", path,
-		                "not a regular file");
-	(void)close(fd);
-	return rc;
+		why = "not a regular file";
+	if (fd >= 0)
+		(void)close(fd);
+	if (why != NULL)
+		return errbuf_set(e, "kubernetes CA certificate %s: %s", path,
+		                  why);
+	return 0;
+}
+
+/* Reads the service-account token; missing or empty is an error. */
+static int token_read(const char *path, char **tok, struct errbuf *e)
+{
+	int rc = tokenfile_read(path, tok, e);
+
+	if (rc == 1)
+		return errbuf_set(
+		    e, "service account token %s: missing or empty", path);
+	if (rc != 0)
+		return errbuf_prefix(e, "service account token");
+	return 0;
 }
 
 static int check_token(const char *path, struct errbuf *e)
 {
 	char *tok = NULL;
-	int rc = tokenfile_read(path, &tok, e);
+	int rc = token_read(path, &tok, e);
 
 	secret_free(tok);
-	if (rc == 1)
-		return errbuf_set(e,
-		                  "service account token %s is missing or "
-		                  "empty",
-		                  path);
-	if (rc != 0)
-		return errbuf_prefix(e, "service account token");
-	return 0;
+	return rc;
 }
 
 static int load_namespace(struct kube_config *c, const char *sa_dir,
@@ -194,8 +200,10 @@ static int load_namespace(struct kube_config *c, const char *sa_dir,
 		if (path_join(&file, sa_dir, "namespace", e) != 0)
 			return -1;
 		from = file;
-		if (read_trimmed(file, &c->namespace, e) != 0)
+		if (read_trimmed(file, &c->namespace, e) != 0) {
+			errbuf_prefix(e, "pod namespace");
 			goto out;
+		}
 		if (c->namespace[0] == '\0') {
 			errbuf_set(e, "namespace file %s is empty", file);
 			goto out;
@@ -294,16 +302,11 @@ static int token_load(struct kube *k, bool *changed, struct errbuf *e)
 	int rc;
 
 	*changed = false;
-	rc = tokenfile_read(k->token_path, &tok, e);
+	rc = token_read(k->token_path, &tok, e);
 	if (clock_gettime(CLOCK_MONOTONIC, &k->token_at) != 0)
 		memset(&k->token_at, 0, sizeof(k->token_at));
-	if (rc == 1)
-		return errbuf_set(e,
-		                  "service account token %s is missing or "
-		                  "empty",
-		                  k->token_path);
 	if (rc != 0)
-		return errbuf_prefix(e, "service account token");
+		return -1;
 	*changed = k->token == NULL || strcmp(k->token, tok) != 0;
 	secret_free(k->token);
 	k->token = tok;
@@ -536,12 +539,10 @@ static int secrets_url(const struct kube *k, const char *name, bool list,
                        const char *cont, char *url, size_t size,
                        struct errbuf *e)
 {
-	char limit[32];
 	size_t len = 0;
 	bool ok;
 
 	url[0] = '\0';
-	(void)snprintf(limit, sizeof(limit), "?limit=%d", KUBE_PAGE_LIMIT);
 	ok = url_add(url, size, &len, k->server, false) &&
 	     url_add(url, size, &len, "/api/v1/namespaces/", false) &&
 	     url_add(url, size, &len, k->namespace, true) &&
@@ -550,7 +551,7 @@ static int secrets_url(const struct kube *k, const char *name, bool list,
 		ok = url_add(url, size, &len, "/", false) &&
 		     url_add(url, size, &len, name, true);
 	if (ok && list)
-		ok = url_add(url, size, &len, limit, false);
+		ok = url_add(url, size, &len, "?limit=" KUBE_PAGE_LIMIT, false);
 	if (ok && list && cont != NULL)
 		ok = url_add(url, size, &len, "&continue=", false) &&
 		     url_add(url, size, &len, cont, true);
@@ -574,11 +575,11 @@ static json_object *parse_body(const struct http_response *r)
 	o = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
 	end = o != NULL ? json_tokener_get_parse_end(tok) : 0;
 	json_tokener_free(tok);
-	for (; o != NULL && end < r->body_len; end++) {
-		if (!is_space(r->body[end])) {
-			json_object_put(o);
-			o = NULL;
-		}
+	while (end < r->body_len && is_space(r->body[end]))
+		end++;
+	if (o != NULL && end < r->body_len) {
+		json_object_put(o);
+		o = NULL;
 	}
 	return o;
 }
@@ -593,6 +594,8 @@ static const char *get_string(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+/* Reason phrases for answers without a Status object (proxies, load
+ * balancers); the API server's own errors always carry a reason. */
 static const char *status_text(long code)
 {
 	static const struct {
@@ -603,12 +606,7 @@ static const char *status_text(long code)
 	    {401, "Unauthorized"},
 	    {403, "Forbidden"},
 	    {404, "Not Found"},
-	    {405, "Method Not Allowed"},
 	    {409, "Conflict"},
-	    {410, "Gone"},
-	    {413, "Request Entity Too Large"},
-	    {415, "Unsupported Media Type"},
-	    {422, "Unprocessable Entity"},
 	    {429, "Too Many Requests"},
 	    {500, "Internal Server Error"},
 	    {502, "Bad Gateway"},
@@ -742,27 +740,35 @@ out:
 	return rc;
 }
 
+/* GETs one list page; 0 with resp filled whatever its status. */
+static int list_fetch(struct kube *k, const char *cont,
+                      struct http_response *resp, struct errbuf *e)
+{
+	char url[KUBE_URL_MAX];
+
+	if (secrets_url(k, NULL, true, cont, url, sizeof(url), e) != 0 ||
+	    kube_do(k, "GET", url, NULL, 0, resp, e) != 0)
+		return errbuf_prefix(e, "list secrets");
+	return 0;
+}
+
 int kube_secret_list(struct kube *k, json_object **items, struct errbuf *e)
 {
 	struct http_response resp;
-	char url[KUBE_URL_MAX];
 	json_object *all = json_object_new_array();
 	char *cont = NULL;
 	char *next = NULL;
 	bool restarted = false;
 	long pages = 0;
+	int page_rc;
 	int rc = -1;
 
 	*items = NULL;
 	if (all == NULL)
 		return errbuf_set(e, "list secrets: out of memory");
 	for (;;) {
-		if (secrets_url(k, NULL, true, cont, url, sizeof(url), e) !=
-		        0 ||
-		    kube_do(k, "GET", url, NULL, 0, &resp, e) != 0) {
-			errbuf_prefix(e, "list secrets");
+		if (list_fetch(k, cont, &resp, e) != 0)
 			goto out;
-		}
 		/* A continue token outlived its snapshot: start over once. */
 		if (resp.status == 410 && cont != NULL && !restarted) {
 			http_response_free(&resp);
@@ -782,13 +788,12 @@ int kube_secret_list(struct kube *k, json_object **items, struct errbuf *e)
 			http_response_free(&resp);
 			goto out;
 		}
-		rc = list_page(&resp, all, &next, e);
+		page_rc = list_page(&resp, all, &next, e);
 		http_response_free(&resp);
 		free(cont);
 		cont = next;
-		if (rc != 0)
+		if (page_rc != 0)
 			goto out;
-		rc = -1;
 		/* A short or empty page says nothing: only the token ends. */
 		if (cont == NULL)
 			break;

@@ -20,7 +20,7 @@ struct kube_config {
  * directory sa_dir. Missing host/port, an unreadable CA, token or
  * namespace are errors naming the variable or file. */
 int kube_config_in_cluster(struct kube_config *c, const char *sa_dir,
-			   struct errbuf *e);
+                           struct errbuf *e);
 void kube_config_free(struct kube_config *c);
 
 struct kube;
@@ -42,7 +42,7 @@ int kube_secret_list(struct kube *k, json_object **items, struct errbuf *e);
 
 /* Returns 0 with *obj, 1 when not found (404), -1 on error. */
 int kube_secret_get(struct kube *k, const char *name, json_object **obj,
-		    struct errbuf *e);
+                    struct errbuf *e);
 
 /* POST; obj must carry metadata.name. */
 int kube_secret_create(struct kube *k, json_object *obj, struct errbuf *e);
@@ -50,6 +50,8 @@ int kube_secret_create(struct kube *k, json_object *obj, struct errbuf *e);
 /* PUT to metadata.name of obj (resourceVersion sent when present). */
 int kube_secret_update(struct kube *k, json_object *obj, struct errbuf *e);
 
+/* DELETE with background propagation. A Secret that is already gone (404)
+ * counts as deleted: returns 0. */
 int kube_secret_delete(struct kube *k, const char *name, struct errbuf *e);
 
 const char *kube_namespace(const struct kube *k);

@@ -34,7 +34,7 @@ int parse_mode(const char *s, mode_t *out);
 int env_bool(const char *name, bool def, bool *out, struct errbuf *e);
 /* Same for parse_duration_second (bare seconds allowed). */
 int env_duration(const char *name, int64_t def_ns, int64_t *out_ns,
-		 struct errbuf *e);
+                 struct errbuf *e);
 
 /* Returns a malloc'd copy of s without leading/trailing whitespace;
  * NULL only on allocation failure. */
@@ -46,23 +46,23 @@ char *trim_dup(const char *s);
 char *auth_mount_normalize(const char *s, struct errbuf *e);
 
 /* Kubernetes validation (api-reference.md D7). Return true when valid. */
-bool k8s_subdomain_valid(const char *s);   /* Secret names */
-bool k8s_secret_key_valid(const char *s);  /* data keys */
+bool k8s_subdomain_valid(const char *s);  /* Secret names */
+bool k8s_secret_key_valid(const char *s); /* data keys */
 bool k8s_label_key_valid(const char *s);
 bool k8s_label_value_valid(const char *s);
 
 /* One VAULT_SECRETS mapping. */
 struct mapping {
-	char *vault_path;  /* as written, without a trailing '/' for dirs */
-	char *name;        /* explicit Kubernetes name after ':' or NULL */
-	bool is_dir;       /* the path ended with '/' */
+	char *vault_path; /* as written, without a trailing '/' for dirs */
+	char *name;       /* explicit Kubernetes name after ':' or NULL */
+	bool is_dir;      /* the path ended with '/' */
 };
 
 /* Parses "a/b,c/d:name,e/" into an array. Empty items are an error,
  * as is an empty name after ':' or a ':name' on a directory.
  * Returns 0 and a malloc'd array (free with mappings_free), -1 on error. */
 int mappings_parse(const char *s, struct mapping **out, size_t *n,
-		   struct errbuf *e);
+                   struct errbuf *e);
 void mappings_free(struct mapping *m, size_t n);
 
 /* One label. */
@@ -76,14 +76,14 @@ struct label {
  * Keys and values are validated as Kubernetes labels; an invalid one is
  * an error naming it. Empty or NULL input gives n = 0. */
 int labels_parse(const char *s, struct label **out, size_t *n,
-		 struct errbuf *e);
+                 struct errbuf *e);
 void labels_free(struct label *l, size_t n);
 
 /* Strict standard base64 (with padding, as Go's StdEncoding) decode.
  * Returns 0 with a malloc'd buffer (NUL-terminated for convenience,
  * *outlen excludes the NUL), -1 when the input is not valid base64. */
 int base64_decode(const char *in, size_t len, unsigned char **out,
-		  size_t *outlen);
+                  size_t *outlen);
 /* Standard base64 with padding; malloc'd NUL-terminated string. */
 char *base64_encode(const unsigned char *in, size_t len);
 

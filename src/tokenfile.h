@@ -22,7 +22,7 @@ int tokenfile_read(const char *path, char **token, struct errbuf *e);
  * path is untouched.
  */
 int tokenfile_write(const char *path, const char *token, mode_t mode,
-		    struct errbuf *e);
+                    struct errbuf *e);
 
 /* Wipes a NUL-terminated secret with explicit_bzero and frees it. */
 void secret_free(char *s);

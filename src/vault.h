@@ -12,25 +12,25 @@
 
 /* The Go client's environment (api-reference.md part C), parsed. */
 struct vault_config {
-	char *addr;          /* base URL, no trailing '/', path prefix kept */
-	char *unix_socket;   /* from unix:// addresses, else NULL */
+	char *addr;        /* base URL, no trailing '/', path prefix kept */
+	char *unix_socket; /* from unix:// addresses, else NULL */
 	char *ca_file, *ca_path, *ca_pem;
 	char *client_cert, *client_key;
 	char *server_name;
 	bool skip_verify;
-	int64_t timeout_ns;  /* whole call incl. retries; default 60 s */
+	int64_t timeout_ns;   /* whole call incl. retries; default 60 s */
 	unsigned max_retries; /* default 2 */
-	double rate;         /* VAULT_RATE_LIMIT requests/s; 0 = off */
+	double rate;          /* VAULT_RATE_LIMIT requests/s; 0 = off */
 	int burst;
-	char *namespace;     /* X-Vault-Namespace or NULL */
-	char **headers;      /* VAULT_HEADERS as "Name: value" strings */
+	char *namespace; /* X-Vault-Namespace or NULL */
+	char **headers;  /* VAULT_HEADERS as "Name: value" strings */
 	size_t n_headers;
 	bool srv_lookup;
 	bool disable_redirects;
-	char *proxy;         /* VAULT_PROXY_ADDR / VAULT_HTTP_PROXY or NULL */
-	char *token;         /* VAULT_TOKEN (trimmed) or NULL; a secret */
-	char *wrap_ttl;      /* VAULT_WRAP_TTL as given (validated) or NULL */
-	bool mfa_set;        /* VAULT_MFA was set (it has no effect) */
+	char *proxy;    /* VAULT_PROXY_ADDR / VAULT_HTTP_PROXY or NULL */
+	char *token;    /* VAULT_TOKEN (trimmed) or NULL; a secret */
+	char *wrap_ttl; /* VAULT_WRAP_TTL as given (validated) or NULL */
+	bool mfa_set;   /* VAULT_MFA was set (it has no effect) */
 };
 
 /* Reads and validates every variable before any request is sent. On a
@@ -54,12 +54,12 @@ void vault_set_wrap_ttl(struct vault *v, const char *ttl);
 
 /* A token as a login or renewal grants it (the auth block). */
 struct vault_auth {
-	char *client_token;  /* a secret: freed with vault_auth_free */
+	char *client_token;     /* a secret: freed with vault_auth_free */
 	int64_t lease_duration; /* seconds */
 	bool renewable;
-	bool wrapped;        /* client_token is a wrapping token */
-	char *token_type;    /* "service" or "batch" or NULL */
-	char *warning;       /* first warning of the answer, or NULL */
+	bool wrapped;     /* client_token is a wrapping token */
+	char *token_type; /* "service" or "batch" or NULL */
+	char *warning;    /* first warning of the answer, or NULL */
 };
 void vault_auth_free(struct vault_auth *a);
 
@@ -72,26 +72,26 @@ void vault_auth_free(struct vault_auth *a);
  * 301/302/307 is followed once (unless disabled). URLs never contain
  * "//" whatever VAULT_ADDR's trailing slash.
  */
-int vault_login_kubernetes(struct vault *v, const char *mount,
-			   const char *role, const char *jwt,
-			   struct vault_auth *out, struct errbuf *e);
-int vault_login_approle(struct vault *v, const char *mount,
-			const char *role_id, const char *secret_id,
-			struct vault_auth *out, struct errbuf *e);
+int vault_login_kubernetes(struct vault *v, const char *mount, const char *role,
+                           const char *jwt, struct vault_auth *out,
+                           struct errbuf *e);
+int vault_login_approle(struct vault *v, const char *mount, const char *role_id,
+                        const char *secret_id, struct vault_auth *out,
+                        struct errbuf *e);
 
 /* PUT auth/token/renew-self {"increment": increment_s}. */
 int vault_renew_self(struct vault *v, int64_t increment_s,
-		     struct vault_auth *out, struct errbuf *e);
+                     struct vault_auth *out, struct errbuf *e);
 
 struct vault_token_info {
-	int64_t ttl;          /* seconds remaining */
+	int64_t ttl; /* seconds remaining */
 	int64_t creation_ttl;
 	bool renewable;
-	bool periodic;        /* has a period */
+	bool periodic; /* has a period */
 	int64_t period;
 };
 int vault_lookup_self(struct vault *v, struct vault_token_info *out,
-		      struct errbuf *e);
+                      struct errbuf *e);
 int vault_revoke_self(struct vault *v, struct errbuf *e);
 
 /*
@@ -104,9 +104,9 @@ int vault_revoke_self(struct vault *v, struct errbuf *e);
  * sent (json-c keeps it); an integer beyond 64 bits is refused.
  */
 int vault_read(struct vault *v, const char *path, json_object **data,
-	       char **warning, struct errbuf *e);
+               char **warning, struct errbuf *e);
 int vault_list(struct vault *v, const char *path, json_object **data,
-	       char **warning, struct errbuf *e);
+               char **warning, struct errbuf *e);
 
 /* Connections opened so far (for tests through the log and benchmarks). */
 long vault_connects(const struct vault *v);

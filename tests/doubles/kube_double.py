@@ -742,6 +742,21 @@ def fields_v1(paths):
     return tree
 
 
+def parse_fields_v1(tree, prefix=()):
+    """Leaf paths named by a FieldsV1 tree."""
+    out = []
+    for key, sub in tree.items():
+        if not key.startswith("f:"):
+            continue
+        path = prefix + (key[2:],)
+        children = {k: v for k, v in (sub or {}).items() if k != "."}
+        if children:
+            out += parse_fields_v1(children, path)
+        else:
+            out.append(path)
+    return out
+
+
 def manager_from_agent(agent):
     agent = agent or ""
     return agent.split("/", 1)[0][:128]
@@ -1344,6 +1359,28 @@ class KubeDouble(DoubleServer):
             raise ApiError(404, "NotFound", 'namespaces "%s" not found' % ns,
                            {"name": ns, "kind": "namespaces"})
 
+    def _base_owners(self, old, sent):
+        """Ownership to start an update from: the stored one, unless the
+        request carried managedFields of its own (kubectl does so when it
+        migrates client-side apply to server-side apply); [] or [{}]
+        clear them."""
+        if sent is None or sent == self._render(old)["metadata"].get(
+                "managedFields"):
+            return old.owners
+        if not isinstance(sent, list):
+            raise err_bad_request("managedFields must be a list")
+        have = leaf_paths(old.obj)
+        owners = {}
+        for entry in sent:
+            if not isinstance(entry, dict) or not entry:
+                continue
+            who = (entry.get("manager", ""), entry.get("operation",
+                                                       "Update"))
+            for path in parse_fields_v1(entry.get("fieldsV1") or {}):
+                if path in have:
+                    owners[path] = owners.get(path, frozenset()) | {who}
+        return owners
+
     def _take_owner(self, old_paths, new_paths, owners, mgr):
         """Update-operation ownership: changed fields go to mgr."""
         out = {}
@@ -1473,11 +1510,12 @@ class KubeDouble(DoubleServer):
             old = self._store.get((ns, name))
             if old is None:
                 raise err_not_found(name)
+            sent_mf = meta.get("managedFields")
             self._update_checks(name, old, obj, raw,
                                 meta.get("resourceVersion"))
             mgr = self._manager(req)
             owners = self._take_owner(leaf_paths(old.obj), leaf_paths(obj),
-                                      old.owners, mgr)
+                                      self._base_owners(old, sent_mf), mgr)
             if dry:
                 return 200, self._render(_Rec(self._normalize(obj), owners,
                                               old.times))
@@ -1531,7 +1569,6 @@ class KubeDouble(DoubleServer):
             if old is None:
                 raise err_not_found(name)
             current = self._render(old)
-            current["metadata"].pop("managedFields", None)
             if mt == "application/json-patch+json":
                 try:
                     patched = json_patch(current, patch)
@@ -1547,11 +1584,12 @@ class KubeDouble(DoubleServer):
                 raise err_bad_request("the name of the object (%s) does not "
                                       "match the name on the URL (%s)"
                                       % (meta.get("name"), name))
+            sent_mf = meta.get("managedFields")
             self._update_checks(name, old, obj, raw,
                                 meta.get("resourceVersion"))
             mgr = self._manager(req)
             owners = self._take_owner(leaf_paths(old.obj), leaf_paths(obj),
-                                      old.owners, mgr)
+                                      self._base_owners(old, sent_mf), mgr)
             if dry:
                 return 200, self._render(_Rec(self._normalize(obj), owners,
                                               old.times))

@@ -666,9 +666,11 @@ class VaultDouble(DoubleServer):
                 "sub": "system:serviceaccount:%s:%s" % (ns, sa)}
             if exp is not None:
                 claims["exp"] = exp
-        jwt = ".".join([_b64url(json.dumps(header).encode()),
-                        _b64url(json.dumps(claims).encode()),
-                        _b64url(secrets.token_bytes(256))])
+        compact = (",", ":")
+        jwt = ".".join([
+            _b64url(json.dumps(header, separators=compact).encode()),
+            _b64url(json.dumps(claims, separators=compact).encode()),
+            _b64url(secrets.token_bytes(256))])
         self.trust_jwt(jwt, sa, ns, uid=uid, secret_name=secret_name,
                        exp=claims.get("exp"))
         return jwt

@@ -87,8 +87,12 @@ class Env:
             if isinstance(v, str) and len(v) >= 6:
                 self.secret_values.add(v)
                 if v.startswith("base64:"):
-                    self.secret_values.add(
-                        base64.b64decode(v[7:]).decode("latin-1"))
+                    try:
+                        raw = base64.b64decode(v[7:], validate=True)
+                    except ValueError:
+                        continue
+                    if len(raw) >= 6:
+                        self.secret_values.add(raw.decode("latin-1"))
 
     def base_env(self):
         c = certs()

@@ -58,6 +58,9 @@ static void test_go_duration(void)
 	CHECK(go_dur_is(".5s", SEC / 2));
 	CHECK(go_dur_is("5.s", 5 * SEC));
 	CHECK(go_dur_is("1.000000001s", SEC + 1));
+	/* fraction digits beyond 2^63 only lose precision, as in Go */
+	CHECK(go_dur_is("0.20000000000000000000s", 200000000));
+	CHECK(go_dur_is("1.0000000000000000000000000000001s", SEC));
 	CHECK(go_dur_is("1m1m", 120 * SEC));
 	CHECK(go_dur_is("9223372036854775807ns", INT64_MAX));
 	CHECK(go_dur_is("-9223372036854775808ns", INT64_MIN));
@@ -88,6 +91,11 @@ static void test_go_duration(void)
 	CHECK(go_dur_bad("99999999999999999999ns"));
 	CHECK(go_dur_bad("2562047h47m16.854775808s"));
 	CHECK(go_dur_bad("9223372036854775807ns1ns"));
+	CHECK(go_dur_bad("-9223372036854775808ns1ns"));
+	CHECK(go_dur_bad("-5000000000000000000ns5000000000000000000ns"));
+	/* products and sums that would wrap around 2^64 to a small value */
+	CHECK(go_dur_bad("20000000000000000000ns"));
+	CHECK(go_dur_bad("18446744073709552us"));
 	CHECK(go_dur_bad(NULL));
 }
 

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +191,6 @@ static void test_write_failures(void)
 	 * temporary file was written, which must then disappear. */
 	path_in(sub, sizeof(sub), "busy");
 	CHECK(mkdir(sub, 0700) == 0);
-	path_in(p, sizeof(p), "busy/x");
 	put_file("busy/x", "x", 1);
 	path_in(p, sizeof(p), "busy");
 	CHECK(tokenfile_write(p, "tok", 0600, &e) == -1);
@@ -200,6 +200,27 @@ static void test_write_failures(void)
 
 	path_in(p, sizeof(p), "trailing/");
 	CHECK(tokenfile_write(p, "tok", 0600, &e) == -1);
+	CHECK(count_temps(dir) == 0);
+}
+
+/* A failed write leaves an existing token exactly as it was. */
+static void test_failure_keeps_target(void)
+{
+	struct errbuf e;
+	char name[251];
+	char p[512];
+	char *tok = NULL;
+
+	/* 250 bytes fit in a name, the temporary name beside it does not. */
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	put_file(name, "old-token\n", 10);
+	path_in(p, sizeof(p), name);
+	CHECK(tokenfile_write(p, "new-token", 0600, &e) == -1);
+	CHECK(strstr(e.msg, "create") != NULL);
+	CHECK(tokenfile_read(p, &tok, &e) == 0);
+	CHECK_STR(tok, "old-token");
+	secret_free(tok);
 	CHECK(count_temps(dir) == 0);
 }
 
@@ -269,13 +290,18 @@ static void test_unreadable(void)
 	CHECK(strstr(e.msg, strerror(EACCES)) != NULL);
 }
 
-static void remove_tree(const char *d)
+static int remove_entry(const char *p, const struct stat *st, int type,
+                        struct FTW *ftw)
 {
-	char cmd[600];
-	int n = snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", d);
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(p) == 0 ? 0 : -1;
+}
 
-	if (n > 0 && (size_t)n < sizeof(cmd))
-		(void)!system(cmd);
+static int remove_tree(const char *d)
+{
+	return nftw(d, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(void)
@@ -290,11 +316,12 @@ int main(void)
 	test_empty_and_missing();
 	test_refused_reads();
 	test_write_failures();
+	test_failure_keeps_target();
 	test_atomic_replace();
 	test_relative_path();
 	test_unreadable();
 	secret_free(NULL);
 	CHECK(count_temps(dir) == 0);
-	remove_tree(dir);
+	CHECK(remove_tree(dir) == 0);
 	return check_done("test_tokenfile");
 }

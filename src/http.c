@@ -1,0 +1,901 @@
+/* http: one libcurl easy handle per server, kept alive across requests. */
+#include "http.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "parse.h"
+
+/* Hosts that never go through a proxy taken from the environment, as in
+ * Go's http.ProxyFromEnvironment (CIDR entries need libcurl 7.86). */
+#if LIBCURL_VERSION_NUM >= 0x075600
+#define LOOPBACK_NOPROXY "localhost,127.0.0.0/8,::1"
+#else
+#define LOOPBACK_NOPROXY "localhost,127.0.0.1,::1"
+#endif
+
+/* Bounds on a VAULT_CAPATH-style directory of PEM files. */
+#define PEM_DIR_MAX (16u * 1024 * 1024)
+#define PEM_DIR_DEPTH 8
+
+struct http_client {
+	CURL *curl;
+	char curl_err[CURL_ERROR_SIZE];
+	char *server_name; /* rewrite the URL host to this, connect to it */
+	bool via_socket;   /* a unix socket: never a proxy */
+	bool proxy_env;    /* choose the proxy per request from these: */
+	char *http_proxy;  /* HTTP_PROXY / http_proxy, or NULL */
+	char *https_proxy; /* HTTPS_PROXY / https_proxy, or NULL */
+	int64_t timeout_ms;
+	long connects;
+	bool global_init;
+};
+
+/* What the callbacks of one transfer fill. */
+struct recv_state {
+	struct http_response *resp;
+	size_t cap;
+	bool too_big;
+	bool no_memory;
+};
+
+/* A constant long option. */
+struct long_opt {
+	CURLoption opt;
+	long val;
+};
+
+static const char *getenv_any(const char *upper, const char *lower)
+{
+	const char *v = getenv(upper);
+
+	if (v == NULL || v[0] == '\0')
+		v = getenv(lower);
+	if (v == NULL || v[0] == '\0')
+		return NULL;
+	return v;
+}
+
+/* Grows the body buffer to hold need bytes plus a NUL. The old buffer is
+ * wiped before it is freed: bodies carry tokens and secret values. */
+static int body_grow(struct recv_state *st, size_t need)
+{
+	struct http_response *r = st->resp;
+	size_t cap = st->cap < 4096 ? 4096 : st->cap;
+	char *p;
+
+	while (cap < need + 1)
+		cap *= 2;
+	if (cap > HTTP_MAX_BODY + 1)
+		cap = HTTP_MAX_BODY + 1;
+	p = malloc(cap);
+	if (p == NULL)
+		return -1;
+	if (r->body != NULL) {
+		memcpy(p, r->body, r->body_len);
+		explicit_bzero(r->body, st->cap);
+		free(r->body);
+	}
+	r->body = p;
+	st->cap = cap;
+	return 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct recv_state *st = arg;
+	struct http_response *r = st->resp;
+	size_t len = size * n;
+
+	if (len == 0)
+		return 0;
+	if (len > HTTP_MAX_BODY - r->body_len) {
+		st->too_big = true;
+		return 0;
+	}
+	if (r->body_len + len + 1 > st->cap &&
+	    body_grow(st, r->body_len + len) < 0) {
+		st->no_memory = true;
+		return 0;
+	}
+	memcpy(r->body + r->body_len, data, len);
+	r->body_len += len;
+	r->body[r->body_len] = '\0';
+	return len;
+}
+
+/* When the header line data[0..len) is "name: value", replaces *slot
+ * with a copy of the value and returns true. */
+static bool header_keep(const char *data, size_t len, const char *name,
+                        char **slot, struct recv_state *st)
+{
+	size_t nlen = strlen(name);
+	size_t i = nlen + 1;
+
+	if (len <= nlen || data[nlen] != ':' ||
+	    strncasecmp(data, name, nlen) != 0)
+		return false;
+	while (i < len && (data[i] == ' ' || data[i] == '\t'))
+		i++;
+	while (len > i && (data[len - 1] == '\r' || data[len - 1] == '\n' ||
+	                   data[len - 1] == ' ' || data[len - 1] == '\t'))
+		len--;
+	free(*slot);
+	*slot = strndup(data + i, len - i);
+	if (*slot == NULL)
+		st->no_memory = true;
+	return true;
+}
+
+/* Retry-After: delay seconds, or an HTTP date; -1 when unusable. */
+static int64_t retry_after_parse(const char *v)
+{
+	uint64_t s;
+	time_t when;
+	time_t now;
+
+	if (v[0] >= '0' && v[0] <= '9') {
+		if (parse_uint(v, INT64_MAX, &s) < 0)
+			return -1;
+		return (int64_t)s;
+	}
+	when = curl_getdate(v, NULL);
+	if (when == (time_t)-1)
+		return -1;
+	now = time(NULL);
+	return when > now ? (int64_t)(when - now) : 0;
+}
+
+/* Header data is a pointer and a length, not a C string. */
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct recv_state *st = arg;
+	struct http_response *r = st->resp;
+	size_t len = size * n;
+	char *v = NULL;
+
+	/* A new status line (after a 100 Continue, say) starts a new set. */
+	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		free(r->location);
+		free(r->content_type);
+		r->location = NULL;
+		r->content_type = NULL;
+		r->retry_after_s = -1;
+		return len;
+	}
+	if (header_keep(data, len, "Location", &r->location, st) ||
+	    header_keep(data, len, "Content-Type", &r->content_type, st))
+		return len;
+	if (header_keep(data, len, "Retry-After", &v, st) && v != NULL)
+		r->retry_after_s = retry_after_parse(v);
+	free(v);
+	return len;
+}
+
+/* Appends every regular file under dir (as Go's go-rootcerts walks
+ * VAULT_CAPATH) to *buf; each must hold a PEM certificate. */
+static int pem_dir_load(const char *dir, int depth, char **buf, size_t *len,
+                        struct errbuf *e)
+{
+	DIR *d = NULL;
+	struct dirent *de;
+	char path[PATH_MAX];
+	struct stat sb;
+	FILE *f = NULL;
+	char *p;
+	size_t got;
+	int ret = -1;
+
+	if (depth > PEM_DIR_DEPTH)
+		return errbuf_set(e, "CA path %s: directories nested too deep",
+		                  dir);
+	d = opendir(dir);
+	if (d == NULL)
+		return errbuf_set(e, "CA path %s: %s", dir, strerror(errno));
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path)) {
+			errbuf_set(e, "CA path %s: file name too long", dir);
+			goto out;
+		}
+		if (lstat(path, &sb) < 0) {
+			errbuf_set(e, "CA path %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (S_ISDIR(sb.st_mode)) {
+			if (pem_dir_load(path, depth + 1, buf, len, e) < 0)
+				goto out;
+			continue;
+		}
+		if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+			continue;
+		if (sb.st_size < 0 || *len + 2 > PEM_DIR_MAX ||
+		    (uint64_t)sb.st_size > PEM_DIR_MAX - *len - 2) {
+			errbuf_set(e,
+			           "CA path %s: more than %u bytes of "
+			           "certificates",
+			           dir, PEM_DIR_MAX);
+			goto out;
+		}
+		p = realloc(*buf, *len + (size_t)sb.st_size + 2);
+		if (p == NULL) {
+			errbuf_set(e, "CA path %s: out of memory", dir);
+			goto out;
+		}
+		*buf = p;
+		f = fopen(path, "r");
+		if (f == NULL) {
+			errbuf_set(e, "CA path %s: %s", path, strerror(errno));
+			goto out;
+		}
+		got = fread(*buf + *len, 1, (size_t)sb.st_size, f);
+		if (ferror(f) != 0 || fclose(f) != 0) {
+			f = NULL;
+			errbuf_set(e, "CA path %s: read error", path);
+			goto out;
+		}
+		f = NULL;
+		(*buf)[*len + got] = '\0';
+		if (strstr(*buf + *len, "-----BEGIN CERTIFICATE-----") ==
+		    NULL) {
+			errbuf_set(e, "CA path: couldn't parse PEM in %s",
+			           path);
+			goto out;
+		}
+		*len += got;
+		(*buf)[(*len)++] = '\n';
+		(*buf)[*len] = '\0';
+	}
+	if (errno != 0) {
+		errbuf_set(e, "CA path %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (f != NULL)
+		(void)fclose(f);
+	if (d != NULL)
+		(void)closedir(d);
+	return ret;
+}
+
+static int set_blob(CURL *h, CURLoption opt, const char *data, size_t len)
+{
+	struct curl_blob blob;
+
+	blob.data = (void *)(uintptr_t)data; /* copied by libcurl */
+	blob.len = len;
+	blob.flags = CURL_BLOB_COPY;
+	return curl_easy_setopt(h, opt, &blob) == CURLE_OK ? 0 : -1;
+}
+
+/* Trust, client certificate and verification. Custom trust replaces the
+ * system's, as it does in Go. */
+static int tls_setup(struct http_client *c, const struct http_options *o,
+                     struct errbuf *e)
+{
+	CURL *h = c->curl;
+	char *pem = NULL;
+	size_t pem_len = 0;
+	int ret = -1;
+
+	if (o->ca_pem != NULL || o->ca_path != NULL) {
+		if (o->ca_pem == NULL &&
+		    pem_dir_load(o->ca_path, 0, &pem, &pem_len, e) < 0)
+			goto out;
+		if (o->ca_pem == NULL && pem_len == 0) {
+			errbuf_set(e, "CA path %s: no certificate found",
+			           o->ca_path);
+			goto out;
+		}
+		if (o->ca_pem != NULL &&
+		    set_blob(h, CURLOPT_CAINFO_BLOB, o->ca_pem,
+		             strlen(o->ca_pem)) < 0)
+			goto fail;
+		if (o->ca_pem == NULL &&
+		    set_blob(h, CURLOPT_CAINFO_BLOB, pem, pem_len) < 0)
+			goto fail;
+		if (curl_easy_setopt(h, CURLOPT_CAINFO, NULL) != CURLE_OK)
+			goto fail;
+	} else if (o->ca_file != NULL &&
+	           curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file) !=
+	               CURLE_OK) {
+		goto fail;
+	}
+	if ((o->ca_pem != NULL || o->ca_path != NULL || o->ca_file != NULL) &&
+	    curl_easy_setopt(h, CURLOPT_CAPATH, NULL) != CURLE_OK)
+		goto fail;
+	if (o->client_cert != NULL &&
+	    curl_easy_setopt(h, CURLOPT_SSLCERT, o->client_cert) != CURLE_OK)
+		goto fail;
+	if (o->client_key != NULL &&
+	    curl_easy_setopt(h, CURLOPT_SSLKEY, o->client_key) != CURLE_OK)
+		goto fail;
+	if (o->skip_verify &&
+	    (curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK ||
+	     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK))
+		goto fail;
+	if (o->server_name != NULL && o->server_name[0] != '\0') {
+		c->server_name = strdup(o->server_name);
+		if (c->server_name == NULL) {
+			errbuf_set(e, "out of memory");
+			goto out;
+		}
+	}
+	ret = 0;
+	goto out;
+fail:
+	errbuf_set(e, "cannot set up TLS: this libcurl lacks an option");
+out:
+	free(pem);
+	return ret;
+}
+
+/* Merges "localhost,127.0.0.0/8,::1" with NO_PROXY: entries trimmed,
+ * empty ones dropped; a "*" entry means no proxy at all. */
+static char *noproxy_merge(const char *env)
+{
+	size_t cap = strlen(LOOPBACK_NOPROXY) + (env ? strlen(env) : 0) + 2;
+	char *out = malloc(cap);
+	const char *p = env;
+	size_t len;
+
+	if (out == NULL)
+		return NULL;
+	(void)snprintf(out, cap, "%s", LOOPBACK_NOPROXY);
+	len = strlen(out);
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		while (n > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n == 1 && p[0] == '*') {
+			(void)snprintf(out, cap, "*");
+			return out;
+		}
+		if (n > 0) {
+			out[len++] = ',';
+			memcpy(out + len, p, n);
+			len += n;
+			out[len] = '\0';
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return out;
+}
+
+static int proxy_setup(struct http_client *c, const struct http_options *o,
+                       struct errbuf *e)
+{
+	CURL *h = c->curl;
+	const char *v;
+	char *noproxy = NULL;
+	int ret = -1;
+
+	if (o->unix_socket != NULL) {
+		c->via_socket = true;
+		if (curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH,
+		                     o->unix_socket) != CURLE_OK ||
+		    curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK)
+			return errbuf_set(e, "cannot use a unix socket: this "
+			                     "libcurl lacks the option");
+		return 0;
+	}
+	if (o->proxy != NULL) {
+		/* An explicit proxy serves every host, as Go's ProxyURL. */
+		if (curl_easy_setopt(h, CURLOPT_PROXY, o->proxy) != CURLE_OK ||
+		    curl_easy_setopt(h, CURLOPT_NOPROXY, "") != CURLE_OK)
+			return errbuf_set(e, "cannot set the proxy");
+		return 0;
+	}
+	c->proxy_env = true;
+	v = getenv_any("HTTP_PROXY", "http_proxy");
+	if (v != NULL && (c->http_proxy = strdup(v)) == NULL)
+		goto oom;
+	v = getenv_any("HTTPS_PROXY", "https_proxy");
+	if (v != NULL && (c->https_proxy = strdup(v)) == NULL)
+		goto oom;
+	noproxy = noproxy_merge(getenv_any("NO_PROXY", "no_proxy"));
+	if (noproxy == NULL)
+		goto oom;
+	if (curl_easy_setopt(h, CURLOPT_NOPROXY, noproxy) != CURLE_OK) {
+		errbuf_set(e, "cannot set the proxy exceptions");
+		goto out;
+	}
+	ret = 0;
+	goto out;
+oom:
+	errbuf_set(e, "out of memory");
+out:
+	free(noproxy);
+	return ret;
+}
+
+static int base_setup(struct http_client *c, const struct http_options *o,
+                      struct errbuf *e)
+{
+	const struct long_opt longs[] = {
+	    {CURLOPT_NOSIGNAL, 1L},
+	    {CURLOPT_NOPROGRESS, 1L},
+	    {CURLOPT_FOLLOWLOCATION, 0L},
+	    {CURLOPT_TCP_KEEPALIVE, 1L},
+	    {CURLOPT_TCP_KEEPIDLE, 30L},
+	    {CURLOPT_TCP_KEEPINTVL, 30L},
+	    {CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2},
+	    {CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L},
+	};
+	CURL *h = c->curl;
+	size_t i;
+
+	for (i = 0; i < sizeof(longs) / sizeof(longs[0]); i++)
+		if (curl_easy_setopt(h, longs[i].opt, longs[i].val) != CURLE_OK)
+			return errbuf_set(e, "cannot set up libcurl option %d",
+			                  (int)longs[i].opt);
+	if (curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	        CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+	                     (curl_off_t)HTTP_MAX_BODY) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK)
+		return errbuf_set(e, "cannot set up libcurl callbacks");
+	if (o->connect_timeout_ms > 0 &&
+	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	                     (long)(o->connect_timeout_ms > LONG_MAX
+	                                ? LONG_MAX
+	                                : o->connect_timeout_ms)) != CURLE_OK)
+		return errbuf_set(e, "cannot set the connect timeout");
+	c->timeout_ms = o->timeout_ms;
+	return 0;
+}
+
+struct http_client *http_client_new(const struct http_options *o,
+                                    struct errbuf *e)
+{
+	struct http_client *c;
+	struct http_client *ret = NULL;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		errbuf_set(e, "out of memory");
+		return NULL;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		errbuf_set(e, "cannot initialise libcurl");
+		goto out;
+	}
+	c->global_init = true;
+	c->curl = curl_easy_init();
+	if (c->curl == NULL) {
+		errbuf_set(e, "cannot create a libcurl handle");
+		goto out;
+	}
+	if (base_setup(c, o, e) < 0 || tls_setup(c, o, e) < 0 ||
+	    proxy_setup(c, o, e) < 0)
+		goto out;
+	ret = c;
+	c = NULL;
+out:
+	http_client_free(c);
+	return ret;
+}
+
+void http_client_free(struct http_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->curl != NULL)
+		curl_easy_cleanup(c->curl);
+	free(c->server_name);
+	free(c->http_proxy);
+	free(c->https_proxy);
+	if (c->global_init)
+		curl_global_cleanup();
+	free(c);
+}
+
+long http_client_connects(const struct http_client *c)
+{
+	return c != NULL ? c->connects : 0;
+}
+
+/* Header lines hold the token: wipe them before they are freed. */
+static void slist_wipe_free(struct curl_slist *l)
+{
+	struct curl_slist *p;
+
+	for (p = l; p != NULL; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+static int slist_add(struct curl_slist **l, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(*l, line);
+
+	if (n == NULL)
+		return -1;
+	*l = n;
+	return 0;
+}
+
+static bool header_name_valid(const char *s)
+{
+	const char *p;
+
+	if (s == NULL || s[0] == '\0')
+		return false;
+	for (p = s; *p != '\0'; p++)
+		if (*p <= ' ' || *p == ':' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* Methods sent with a body, empty when the request has none. */
+static bool method_sends_body(const struct http_request *req)
+{
+	return req->body != NULL || strcmp(req->method, "POST") == 0 ||
+	       strcmp(req->method, "PUT") == 0 ||
+	       strcmp(req->method, "PATCH") == 0;
+}
+
+static bool has_header(const struct http_request *req, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < req->n_headers; i++)
+		if (strcasecmp(req->headers[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Builds the header list; refuses CR or LF anywhere. An empty value is
+ * sent as "Name;" because "Name:" makes libcurl drop the header. */
+static int headers_build(const struct http_request *req,
+                         struct curl_slist **out, struct errbuf *e)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; i < req->n_headers; i++) {
+		const struct http_header *h = &req->headers[i];
+		size_t need;
+
+		if (!header_name_valid(h->name) || h->value == NULL ||
+		    strpbrk(h->value, "\r\n") != NULL) {
+			errbuf_set(e,
+			           "%s %s: refusing header %s: invalid name "
+			           "or a CR or LF in its value",
+			           req->method, req->url,
+			           h->name ? h->name : "(null)");
+			goto out;
+		}
+		need = strlen(h->name) + strlen(h->value) + 3;
+		if (need > cap) {
+			if (line != NULL)
+				explicit_bzero(line, cap);
+			free(line);
+			line = malloc(need);
+			cap = need;
+			if (line == NULL)
+				goto oom;
+		}
+		if (h->value[0] == '\0')
+			(void)snprintf(line, cap, "%s;", h->name);
+		else
+			(void)snprintf(line, cap, "%s: %s", h->name, h->value);
+		if (slist_add(out, line) < 0)
+			goto oom;
+	}
+	/* No "Expect: 100-continue" round trip, and no libcurl default
+	 * form Content-Type. */
+	if (method_sends_body(req) && (slist_add(out, "Expect:") < 0 ||
+	                               (!has_header(req, "Content-Type") &&
+	                                slist_add(out, "Content-Type:") < 0)))
+		goto oom;
+	ret = 0;
+	goto out;
+oom:
+	errbuf_set(e, "%s %s: out of memory", req->method, req->url);
+out:
+	if (line != NULL)
+		explicit_bzero(line, cap);
+	free(line);
+	return ret;
+}
+
+/*
+ * With a TLS server name, the request goes to https://<server_name>:port
+ * (so SNI and verification use it) while CONNECT_TO sends the connection
+ * to the URL's real host; the Host header keeps the real host, as Go does.
+ */
+static int target_rewrite(struct http_client *c, const char *url, char **out,
+                          struct curl_slist **connect_to,
+                          struct curl_slist **hdrs, struct errbuf *e)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *explicit_port = NULL;
+	char *line = NULL;
+	size_t len;
+	int ret = -1;
+
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	        CURLUE_OK) {
+		errbuf_set(e, "%s: cannot parse the URL", url);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_PORT, &explicit_port, 0) != CURLUE_OK)
+		explicit_port = NULL;
+	len = strlen(c->server_name) + strlen(host) + 2 * strlen(port) + 16;
+	line = malloc(len);
+	if (line == NULL)
+		goto oom;
+	(void)snprintf(line, len, "%s:%s:%s:%s", c->server_name, port, host,
+	               port);
+	if (slist_add(connect_to, line) < 0)
+		goto oom;
+	(void)snprintf(line, len, "Host: %s%s%s", host,
+	               explicit_port ? ":" : "",
+	               explicit_port ? explicit_port : "");
+	if (slist_add(hdrs, line) < 0)
+		goto oom;
+	if (curl_url_set(u, CURLUPART_HOST, c->server_name, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, out, 0) != CURLUE_OK) {
+		errbuf_set(e, "%s: cannot use TLS server name %s", url,
+		           c->server_name);
+		goto out;
+	}
+	ret = 0;
+	goto out;
+oom:
+	errbuf_set(e, "%s: out of memory", url);
+out:
+	free(line);
+	curl_free(host);
+	curl_free(port);
+	curl_free(explicit_port);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+static bool method_valid(const char *m)
+{
+	const char *p;
+
+	if (m == NULL || m[0] == '\0' || strlen(m) > 16)
+		return false;
+	for (p = m; *p != '\0'; p++)
+		if (*p < 'A' || *p > 'Z')
+			return false;
+	return true;
+}
+
+static int method_set(CURL *h, const struct http_request *req, struct errbuf *e)
+{
+	bool is_get = strcmp(req->method, "GET") == 0;
+	bool is_post = strcmp(req->method, "POST") == 0;
+	const char *body = req->body;
+	size_t len = req->body_len;
+	CURLcode rc;
+
+	/* HTTPGET resets what the previous request on this handle set. */
+	rc = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(
+		    h, CURLOPT_CUSTOMREQUEST,
+		    is_post || (is_get && body == NULL) ? NULL : req->method);
+	if (body == NULL && method_sends_body(req)) {
+		body = ""; /* "Content-Length: 0", as Go sends */
+		len = 0;
+	}
+	if (rc == CURLE_OK && body != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		                      (curl_off_t)len);
+	if (rc == CURLE_OK && body != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	if (rc != CURLE_OK)
+		return errbuf_set(e, "%s %s: cannot set the method: %s",
+		                  req->method, req->url,
+		                  curl_easy_strerror(rc));
+	return 0;
+}
+
+/* The proxy of this request when it comes from the environment. */
+static const char *env_proxy(const struct http_client *c, const char *url)
+{
+	if (strncasecmp(url, "https://", 8) == 0)
+		return c->https_proxy ? c->https_proxy : "";
+	return c->http_proxy ? c->http_proxy : "";
+}
+
+/* Whether a retry may help: everything but configuration, protocol and
+ * certificate problems (the classes Go's retry policy does not retry). */
+static int transient_code(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_NOT_BUILT_IN:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_FILESIZE_EXCEEDED:
+	case CURLE_WRITE_ERROR:
+	case CURLE_OUT_OF_MEMORY:
+	case CURLE_BAD_FUNCTION_ARGUMENT:
+	case CURLE_UNKNOWN_OPTION:
+	case CURLE_FAILED_INIT:
+	case CURLE_TOO_MANY_REDIRECTS:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int transport_error(struct http_client *c,
+                           const struct http_request *req,
+                           const struct recv_state *st, CURLcode rc,
+                           struct errbuf *e)
+{
+	const char *cause =
+	    c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc);
+
+	if (st->too_big || rc == CURLE_FILESIZE_EXCEEDED)
+		errbuf_set(e, "%s %s: response body larger than %u bytes",
+		           req->method, req->url, HTTP_MAX_BODY);
+	else if (st->no_memory)
+		errbuf_set(e, "%s %s: out of memory", req->method, req->url);
+	else
+		errbuf_set(e, "%s %s: %s", req->method, req->url, cause);
+	e->transient = transient_code(rc);
+	return -1;
+}
+
+/* Points the handle at this request's URL, proxy, headers and timeout. */
+static int request_set(struct http_client *c, const struct http_request *req,
+                       const char *url, struct curl_slist *hdrs,
+                       struct curl_slist *connect_to, struct recv_state *st,
+                       struct errbuf *e)
+{
+	CURL *h = c->curl;
+	int64_t ms = req->timeout_ms > 0 ? req->timeout_ms : c->timeout_ms;
+	CURLcode rc;
+
+	if (ms < 0)
+		ms = 0;
+	rc = curl_easy_setopt(h, CURLOPT_URL, url);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_CONNECT_TO, connect_to);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+		                      (long)(ms > LONG_MAX ? LONG_MAX : ms));
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, st);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_HEADERDATA, st);
+	/* The original URL decides: with a TLS server name the URL handed
+	 * to libcurl names that server, not the address. */
+	if (rc == CURLE_OK && c->proxy_env)
+		rc = curl_easy_setopt(h, CURLOPT_PROXY, env_proxy(c, req->url));
+	if (rc != CURLE_OK)
+		return errbuf_set(e, "%s %s: cannot set up the request: %s",
+		                  req->method, req->url,
+		                  curl_easy_strerror(rc));
+	return 0;
+}
+
+/* Drops the handle's pointers into this request's buffers. */
+static void request_unset(CURL *h)
+{
+	(void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	(void)curl_easy_setopt(h, CURLOPT_CONNECT_TO, NULL);
+	(void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	(void)curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	(void)curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
+}
+
+int http_do(struct http_client *c, const struct http_request *req,
+            struct http_response *resp, struct errbuf *e)
+{
+	struct curl_slist *hdrs = NULL;
+	struct curl_slist *connect_to = NULL;
+	struct recv_state st;
+	char *rewritten = NULL;
+	long connects = 0;
+	CURLcode rc;
+	int ret = -1;
+
+	memset(resp, 0, sizeof(*resp));
+	resp->retry_after_s = -1;
+	memset(&st, 0, sizeof(st));
+	st.resp = resp;
+	c->curl_err[0] = '\0';
+	if (!method_valid(req->method) || req->url == NULL)
+		return errbuf_set(e, "invalid HTTP request");
+	if (headers_build(req, &hdrs, e) < 0)
+		goto out;
+	if (c->server_name != NULL && !c->via_socket &&
+	    target_rewrite(c, req->url, &rewritten, &connect_to, &hdrs, e) < 0)
+		goto out;
+	if (method_set(c->curl, req, e) < 0 ||
+	    request_set(c, req, rewritten ? rewritten : req->url, hdrs,
+	                connect_to, &st, e) < 0)
+		goto out;
+
+	rc = curl_easy_perform(c->curl);
+	if (curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects) ==
+	    CURLE_OK)
+		c->connects += connects;
+	if (rc != CURLE_OK) {
+		transport_error(c, req, &st, rc, e);
+		goto out;
+	}
+	if (curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status) !=
+	        CURLE_OK ||
+	    st.no_memory) {
+		errbuf_set(e, "%s %s: cannot read the answer", req->method,
+		           req->url);
+		goto out;
+	}
+	ret = 0;
+out:
+	request_unset(c->curl);
+	slist_wipe_free(hdrs);
+	curl_slist_free_all(connect_to);
+	curl_free(rewritten);
+	if (ret < 0)
+		http_response_free(resp);
+	return ret;
+}
+
+void http_response_free(struct http_response *r)
+{
+	if (r == NULL)
+		return;
+	if (r->body != NULL) {
+		explicit_bzero(r->body, r->body_len);
+		free(r->body);
+	}
+	free(r->location);
+	free(r->content_type);
+	r->body = NULL;
+	r->body_len = 0;
+	r->location = NULL;
+	r->content_type = NULL;
+	r->retry_after_s = -1;
+}

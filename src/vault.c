@@ -176,10 +176,10 @@ static void json_wipe_put(json_object *o)
 	json_object_put(o);
 }
 
-/* Parses a whole body as one JSON value. With secret set, the parser's
- * scratch buffer (it holds the last strings read) is wiped. Returns NULL
- * when the body is not JSON or is JSON null. */
-static json_object *json_parse(const char *body, size_t len, bool secret)
+/* Parses a whole body as one JSON value; the parser's scratch buffer,
+ * which keeps the last strings read (a token, a secret value), is wiped.
+ * Returns NULL when the body is not JSON or is JSON null. */
+static json_object *json_parse(const char *body, size_t len)
 {
 	json_tokener *tok;
 	json_object *o;
@@ -197,7 +197,7 @@ static json_object *json_parse(const char *body, size_t len, bool secret)
 		o = NULL;
 	}
 	/* The tokener keeps its buffer public in json-c 0.16 and earlier. */
-	if (secret && tok->pb != NULL && tok->pb->buf != NULL)
+	if (tok->pb != NULL && tok->pb->buf != NULL)
 		explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
 	json_tokener_free(tok);
 	return o;
@@ -229,12 +229,14 @@ static int64_t json_secs(json_object *o, const char *key)
 {
 	json_object *v = json_get(o, key);
 	int64_t ns;
+	double d;
 
 	switch (json_object_get_type(v)) {
 	case json_type_int:
 		return json_object_get_int64(v);
 	case json_type_double:
-		return (int64_t)json_object_get_double(v);
+		d = json_object_get_double(v);
+		return d > -9.2e18 && d < 9.2e18 ? (int64_t)d : 0;
 	case json_type_string:
 		if (parse_duration_second(json_object_get_string(v), &ns) == 0)
 			return ns / NS_PER_S;
@@ -388,7 +390,7 @@ static int answer_error(const struct call *c, const struct answer *a,
                         struct errbuf *e)
 {
 	const struct http_response *r = &a->resp;
-	json_object *root = json_parse(r->body, r->body_len, c->secret);
+	json_object *root = json_parse(r->body, r->body_len);
 	json_object *errs = json_get(root, "errors");
 	struct sbuf b = {0};
 	char note[64];
@@ -416,10 +418,7 @@ static int answer_error(const struct call *c, const struct answer *a,
 	e->status = r->status;
 	e->transient = status_transient(r->status);
 	free(b.p);
-	if (c->secret)
-		json_wipe_put(root);
-	else
-		json_object_put(root);
+	json_wipe_put(root);
 	return -1;
 }
 
@@ -992,7 +991,8 @@ int vault_set_token(struct vault *v, const char *token, struct errbuf *e)
 {
 	char *copy = NULL;
 
-	if (token != NULL) {
+	/* An empty token means none, as Go's SetToken(""). */
+	if (token != NULL && token[0] != '\0') {
 		if (!printable(token))
 			return errbuf_set(e, "configured Vault token contains "
 			                     "non-printable characters and "
@@ -1044,7 +1044,7 @@ static int call_json(struct vault *v, const struct call *c, struct answer *a,
 	}
 	if (a->resp.body_len == 0)
 		return 0;
-	*root = json_parse(a->resp.body, a->resp.body_len, c->secret);
+	*root = json_parse(a->resp.body, a->resp.body_len);
 	if (*root == NULL) {
 		answer_fail(c, a, e, "the answer is not JSON");
 		answer_free(a);
@@ -1298,7 +1298,7 @@ static int read_common(struct vault *v, const char *path, bool list,
 		ret = s == 404 ? 1 : 0;
 		goto out;
 	}
-	root = json_parse(a.resp.body, a.resp.body_len, false);
+	root = json_parse(a.resp.body, a.resp.body_len);
 	if (root == NULL && s == 404) {
 		answer_error(&c, &a, e);
 		goto out;

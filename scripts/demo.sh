@@ -70,6 +70,7 @@ ls -l "$VAULT_TOKEN_PATH" | awk '{print "token file:", $1, $5, "bytes,", $NF}'
 say "scenario 2: secrets into Kubernetes (authenticator, then synchronizer)"
 export VAULT_SECRETS=secret/data/k8s/first,secret/data/k8s/second,secret/data/k8s/first:third
 echo "VAULT_SECRETS=$VAULT_SECRETS"
+"$bin" authenticator
 "$bin" synchronizer
 echo
 $py scripts/describe_secrets.py "https://127.0.0.1:$kube_port" \

@@ -46,6 +46,7 @@ struct recv_state {
 	size_t cap;
 	bool too_big;
 	bool no_memory;
+	bool loopback; /* rewritten for a server name, to a loopback host */
 };
 
 /* A constant long option. */
@@ -634,7 +635,8 @@ out:
  */
 static int target_rewrite(struct http_client *c, const char *url, char **out,
                           struct curl_slist **connect_to,
-                          struct curl_slist **hdrs, struct errbuf *e)
+                          struct curl_slist **hdrs, bool *loopback,
+                          struct errbuf *e)
 {
 	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL, *explicit_port = NULL;
@@ -651,6 +653,10 @@ static int target_rewrite(struct http_client *c, const char *url, char **out,
 	}
 	if (curl_url_get(u, CURLUPART_PORT, &explicit_port, 0) != CURLUE_OK)
 		explicit_port = NULL;
+	/* libcurl matches NO_PROXY against the server name; loopback
+	 * addresses must stay direct all the same. */
+	*loopback = strcasecmp(host, "localhost") == 0 ||
+	            strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0;
 	len = strlen(c->server_name) + strlen(host) + 2 * strlen(port) + 16;
 	line = malloc(len);
 	if (line == NULL)
@@ -811,7 +817,9 @@ static int request_set(struct http_client *c, const struct http_request *req,
 	/* The original URL decides: with a TLS server name the URL handed
 	 * to libcurl names that server, not the address. */
 	if (rc == CURLE_OK && c->proxy_env)
-		rc = curl_easy_setopt(h, CURLOPT_PROXY, env_proxy(c, req->url));
+		rc = curl_easy_setopt(h, CURLOPT_PROXY,
+		                      st->loopback ? ""
+		                                   : env_proxy(c, req->url));
 	if (rc != CURLE_OK)
 		return errbuf_set(e, "%s %s: cannot set up the request: %s",
 		                  req->method, req->url,
@@ -850,7 +858,8 @@ int http_do(struct http_client *c, const struct http_request *req,
 	if (headers_build(req, &hdrs, e) < 0)
 		goto out;
 	if (c->server_name != NULL && !c->via_socket &&
-	    target_rewrite(c, req->url, &rewritten, &connect_to, &hdrs, e) < 0)
+	    target_rewrite(c, req->url, &rewritten, &connect_to, &hdrs,
+	                   &st.loopback, e) < 0)
 		goto out;
 	if (method_set(c->curl, req, e) < 0 ||
 	    request_set(c, req, rewritten ? rewritten : req->url, hdrs,

@@ -37,9 +37,8 @@ static const char *shown(const char *s, char *buf, size_t n)
 	for (i = 0; s[i] != '\0' && i + 4 < n; i++)
 		buf[i] =
 		    (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	if (s[i] != '\0' && i >= 3) {
+	if (s[i] != '\0' && i >= 3)
 		memcpy(buf + i - 3, "...", 3);
-	}
 	buf[i] = '\0';
 	return buf;
 }

@@ -16,11 +16,19 @@ struct kv_mount {
 
 enum kv_source { KV_UNKNOWN, KV_SYS_MOUNTS, KV_PREFLIGHT };
 
+/* A directory whose mount the preflight told us. */
+struct kv_asked {
+	char *dir;    /* "secret/k8s/"; "" for top-level names */
+	size_t mount; /* index into mounts */
+};
+
 struct kv_resolver {
 	struct vault *v;
 	enum kv_source source;
 	struct kv_mount *mounts;
 	size_t n;
+	struct kv_asked *asked;
+	size_t n_asked;
 };
 
 struct kv_resolver *kv_resolver_new(struct vault *v)
@@ -43,6 +51,9 @@ void kv_resolver_free(struct kv_resolver *r)
 		free(r->mounts[i].type);
 	}
 	free(r->mounts);
+	for (i = 0; i < r->n_asked; i++)
+		free(r->asked[i].dir);
+	free(r->asked);
 	free(r);
 }
 
@@ -93,12 +104,14 @@ static const char *mount_type(json_object *mount)
 	return t;
 }
 
+/* Adds a mount (or finds one with the same path); *idx is its index. */
 static int add_mount(struct kv_resolver *r, const char *path,
-                     json_object *entry, struct errbuf *e)
+                     json_object *entry, size_t *idx, struct errbuf *e)
 {
 	struct kv_mount *grown;
 	struct kv_mount *m;
 	size_t len = strlen(path);
+	size_t i;
 
 	grown = realloc(r->mounts, (r->n + 1) * sizeof(*grown));
 	if (grown == NULL)
@@ -118,7 +131,15 @@ static int add_mount(struct kv_resolver *r, const char *path,
 		return errbuf_set(e, "out of memory");
 	}
 	m->version = entry != NULL ? kv_mount_version(entry) : 1;
-	r->n++;
+	for (i = 0; i < r->n; i++) {
+		if (strcmp(r->mounts[i].path, m->path) == 0) {
+			free(m->path);
+			free(m->type);
+			*idx = i;
+			return 0;
+		}
+	}
+	*idx = r->n++;
 	return 0;
 }
 
@@ -146,9 +167,11 @@ static int load_sys_mounts(struct kv_resolver *r, struct errbuf *e)
 	}
 	json_object_object_foreach(data, key, entry)
 	{
+		size_t idx;
+
 		if (!json_object_is_type(entry, json_type_object))
 			continue;
-		if (add_mount(r, key, entry, e) < 0) {
+		if (add_mount(r, key, entry, &idx, e) < 0) {
 			json_object_put(data);
 			return -1;
 		}
@@ -158,32 +181,40 @@ static int load_sys_mounts(struct kv_resolver *r, struct errbuf *e)
 	return 0;
 }
 
+/* Whether the mount at mpath ("kv/team/") serves path: "kv/team" and
+ * "kv/team/x" are served, "kv/teams" is not. */
+static bool mount_serves(const char *mpath, const char *path)
+{
+	size_t mlen = strlen(mpath);
+
+	if (mlen == 0)
+		return true;
+	if (mlen > strlen(path) + 1 || strncmp(path, mpath, mlen - 1) != 0)
+		return false;
+	return path[mlen - 1] == '/' || path[mlen - 1] == '\0';
+}
+
 /* The longest known mount that is a prefix of path ("a/b/" for "a/b/c"). */
 static const struct kv_mount *longest_match(const struct kv_resolver *r,
                                             const char *path)
 {
 	const struct kv_mount *best = NULL;
-	size_t plen = strlen(path);
 	size_t i;
-	size_t mlen;
 
 	for (i = 0; i < r->n; i++) {
-		mlen = strlen(r->mounts[i].path);
-		if (mlen == 0 || mlen > plen + 1)
+		if (r->mounts[i].path[0] == '\0' ||
+		    !mount_serves(r->mounts[i].path, path))
 			continue;
-		if (strncmp(path, r->mounts[i].path, mlen - 1) != 0)
-			continue;
-		/* "kv/team/" matches "kv/team" and "kv/team/x", not "kv/teams".
-		 */
-		if (path[mlen - 1] != '/' && path[mlen - 1] != '\0')
-			continue;
-		if (best == NULL || mlen > strlen(best->path))
+		if (best == NULL ||
+		    strlen(r->mounts[i].path) > strlen(best->path))
 			best = &r->mounts[i];
 	}
 	return best;
 }
 
-static int preflight(struct kv_resolver *r, const char *path, struct errbuf *e)
+/* Asks Vault which mount serves path; *idx is that mount's index. */
+static int preflight(struct kv_resolver *r, const char *path, size_t *idx,
+                     struct errbuf *e)
 {
 	json_object *data = NULL;
 	json_object *mpath;
@@ -200,7 +231,7 @@ static int preflight(struct kv_resolver *r, const char *path, struct errbuf *e)
 		/* A server without the preflight (before 0.10) only knows
 		 * KV version 1, as Vault's CLI assumes. */
 		json_object_put(data);
-		return add_mount(r, "", NULL, e);
+		return add_mount(r, "", NULL, idx, e);
 	}
 	if (rc < 0)
 		return errbuf_prefix(e, "find the KV mount of %s", path);
@@ -212,9 +243,51 @@ static int preflight(struct kv_resolver *r, const char *path, struct errbuf *e)
 		                  "answer without data.path",
 		                  path);
 	}
-	rc = add_mount(r, json_object_get_string(mpath), data, e);
+	rc = add_mount(r, json_object_get_string(mpath), data, idx, e);
 	json_object_put(data);
+	if (rc == 0 && !mount_serves(r->mounts[*idx].path, path))
+		rc = errbuf_set(e,
+		                "find the KV mount of %s: the preflight "
+		                "names mount %s, which does not serve it",
+		                path, r->mounts[*idx].path);
 	return rc;
+}
+
+/*
+ * The mount of path when sys/mounts is denied. Every mount serving a
+ * path is a prefix of its directory (or, for a directory given with a
+ * trailing '/', of the path itself), so paths in one directory share a
+ * mount: one preflight per directory is exact, even with nested mounts.
+ */
+static int preflight_lookup(struct kv_resolver *r, const char *path,
+                            const struct kv_mount **m, struct errbuf *e)
+{
+	struct kv_asked *grown;
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+	size_t idx;
+	size_t i;
+
+	for (i = 0; i < r->n_asked; i++) {
+		if (strlen(r->asked[i].dir) == dlen &&
+		    strncmp(r->asked[i].dir, path, dlen) == 0) {
+			*m = &r->mounts[r->asked[i].mount];
+			return 0;
+		}
+	}
+	if (preflight(r, path, &idx, e) < 0)
+		return -1;
+	grown = realloc(r->asked, (r->n_asked + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return errbuf_set(e, "out of memory");
+	r->asked = grown;
+	r->asked[r->n_asked].dir = strndup(path, dlen);
+	if (r->asked[r->n_asked].dir == NULL)
+		return errbuf_set(e, "out of memory");
+	r->asked[r->n_asked].mount = idx;
+	r->n_asked++;
+	*m = &r->mounts[idx];
+	return 0;
 }
 
 static bool strip_prefix(char **rel, const char *prefix)
@@ -236,20 +309,19 @@ static bool strip_prefix(char **rel, const char *prefix)
 int kv_resolve(struct kv_resolver *r, const char *path, struct kv_location *out,
                struct errbuf *e)
 {
-	const struct kv_mount *m;
+	const struct kv_mount *m = NULL;
+	size_t len;
 
 	memset(out, 0, sizeof(*out));
 	while (*path == '/')
 		path++;
 	if (r->source == KV_UNKNOWN && load_sys_mounts(r, e) < 0)
 		return -1;
-	m = longest_match(r, path);
-	if (m == NULL && r->source == KV_PREFLIGHT) {
-		if (preflight(r, path, e) < 0)
+	if (r->source == KV_PREFLIGHT) {
+		if (preflight_lookup(r, path, &m, e) < 0)
 			return -1;
+	} else {
 		m = longest_match(r, path);
-		if (m == NULL && r->n > 0 && r->mounts[r->n - 1].path[0] == 0)
-			m = &r->mounts[r->n - 1];
 	}
 	if (m == NULL)
 		return errbuf_set(e, "no Vault mount serves %s", path);
@@ -270,6 +342,9 @@ int kv_resolve(struct kv_resolver *r, const char *path, struct kv_location *out,
 	/* For KV v2, "secret/data/app" and "secret/app" name one secret. */
 	if (out->version == 2 && !strip_prefix(&out->rel, "data"))
 		(void)strip_prefix(&out->rel, "metadata");
+	len = strlen(out->rel);
+	while (len > 0 && out->rel[len - 1] == '/')
+		out->rel[--len] = '\0';
 	return 0;
 }
 

@@ -16,13 +16,16 @@ struct kv_resolver;
 
 /* The resolver asks Vault once per run: sys/mounts, or when that is
  * denied (403), the per-path preflight sys/internal/ui/mounts/<path>
- * once per distinct mount. v is borrowed. */
+ * once per distinct directory (paths of one directory share a mount,
+ * nested mounts included). v is borrowed. */
 struct kv_resolver *kv_resolver_new(struct vault *v);
 void kv_resolver_free(struct kv_resolver *r);
 
 /* Resolves path (e.g. "secret/k8s/a" or "secret/data/k8s/a") by the
- * longest matching mount. A mount that is not kv/generic, or no mount
- * at all, is an error naming the path. */
+ * longest matching mount. A directory is given with a trailing '/'
+ * ("secret/k8s/"), so a mount at exactly that path is found; out->rel
+ * never ends with '/'. A mount that is not kv/generic, or no mount at
+ * all, is an error naming the path. */
 int kv_resolve(struct kv_resolver *r, const char *path, struct kv_location *out,
                struct errbuf *e);
 void kv_location_free(struct kv_location *l);

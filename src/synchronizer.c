@@ -17,6 +17,7 @@
 #define ANNOTATION_DEFAULT "vault-secret"
 #define CONCURRENCY_DEFAULT 8
 #define CONCURRENCY_MAX 64
+#define UPDATE_ATTEMPTS 5
 
 struct sync_settings {
 	const char *token_path;
@@ -208,9 +209,11 @@ static char *encode_value(json_object *val, const char *path, const char *key,
 		/* Numbers, booleans, null, objects and arrays keep the
 		 * compact JSON text Vault sent (json-c keeps numbers'
 		 * source text). */
-		text = val == NULL ? "null"
-		                   : json_object_to_json_string_ext(
-		                         val, JSON_C_TO_STRING_PLAIN);
+		text = val == NULL
+		           ? "null"
+		           : json_object_to_json_string_ext(
+		                 val, JSON_C_TO_STRING_PLAIN |
+		                          JSON_C_TO_STRING_NOSLASHESCAPE);
 		len = strlen(text);
 	}
 	out = base64_encode((const unsigned char *)text, len);
@@ -360,13 +363,19 @@ static int plan_dir(const struct sync_settings *s, struct vault *v,
 	char *list = NULL;
 	char *rel = NULL;
 	char *api = NULL;
+	char *dir = NULL;
 	char *name;
 	const char *key;
 	size_t i;
 	int rc = -1;
 
-	if (kv_resolve(r, m->vault_path, &loc, e) < 0)
+	if (asprintf(&dir, "%s/", m->vault_path) < 0)
+		return errbuf_set(e, "out of memory");
+	rc = kv_resolve(r, dir, &loc, e);
+	free(dir);
+	if (rc < 0)
 		return -1;
+	rc = -1;
 	list = kv_list_path(&loc, loc.rel);
 	if (list == NULL) {
 		errbuf_set(e, "out of memory");
@@ -573,46 +582,105 @@ static json_object *new_secret(const char *name)
 	return obj;
 }
 
+/* Updates the managed Secret cur (owned by the caller) to w. A 409
+ * Conflict means someone changed it since it was read: it is read again
+ * and the change re-applied, at most UPDATE_ATTEMPTS times. */
+static int update_one(const struct sync_settings *s, struct kube *k,
+                      json_object *cur, const struct wanted *w,
+                      struct errbuf *e)
+{
+	json_object *obj = NULL;
+	json_object *fresh = NULL;
+	int attempt;
+	int changed;
+	int rc = -1;
+
+	for (attempt = 1;; attempt++) {
+		if (!is_managed(cur, s->annotation)) {
+			log_msg("WARNING: ignoring secret %s - not managed by "
+			        "synchronizer",
+			        w->name);
+			rc = 0;
+			goto out;
+		}
+		if (json_object_deep_copy(cur, &obj, NULL) != 0) {
+			errbuf_set(e, "out of memory");
+			goto out;
+		}
+		changed = apply_wanted(s, obj, w);
+		if (changed < 0) {
+			errbuf_set(e, "out of memory");
+			goto out;
+		}
+		if (changed == 0) {
+			log_msg("secret %s is up to date with vault secret %s",
+			        w->name, w->source);
+			rc = 0;
+			goto out;
+		}
+		if (attempt == 1)
+			log_msg("update secret %s from vault secret %s",
+			        w->name, w->source);
+		if (kube_secret_update(k, obj, e) == 0) {
+			rc = 0;
+			goto out;
+		}
+		if (e->status != 409 || attempt >= UPDATE_ATTEMPTS)
+			goto out;
+		log_msg("secret %s changed while being updated; reading it "
+		        "again (attempt %d of %d)",
+		        w->name, attempt + 1, UPDATE_ATTEMPTS);
+		json_object_put(obj);
+		obj = NULL;
+		rc = kube_secret_get(k, w->name, &fresh, e);
+		if (rc == 1)
+			rc = errbuf_set(e,
+			                "update secret %s: deleted by someone "
+			                "else during the update",
+			                w->name);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+		json_object_put(cur);
+		cur = fresh;
+		fresh = NULL;
+	}
+out:
+	json_object_put(obj);
+	json_object_put(cur);
+	return rc;
+}
+
 static int write_one(const struct sync_settings *s, struct kube *k,
                      json_object *existing, const struct wanted *w,
                      struct errbuf *e)
 {
 	json_object *obj;
-	int changed;
 	int rc;
 
-	if (existing != NULL && !is_managed(existing, s->annotation)) {
-		log_msg("WARNING: ignoring secret %s - not managed by "
-		        "synchronizer",
-		        w->name);
-		return 0;
-	}
-	obj = existing != NULL ? NULL : new_secret(w->name);
-	if (existing != NULL &&
-	    json_object_deep_copy(existing, &obj, NULL) != 0)
-		obj = NULL;
-	if (obj == NULL)
-		return errbuf_set(e, "out of memory");
-	changed = apply_wanted(s, obj, w);
-	if (changed < 0) {
+	if (existing != NULL)
+		return update_one(s, k, json_object_get(existing), w, e);
+	obj = new_secret(w->name);
+	if (obj == NULL || apply_wanted(s, obj, w) < 0) {
 		json_object_put(obj);
 		return errbuf_set(e, "out of memory");
 	}
-	if (existing == NULL) {
-		log_msg("create secret %s from vault secret %s", w->name,
-		        w->source);
-		rc = kube_secret_create(k, obj, e);
-	} else if (changed) {
-		log_msg("update secret %s from vault secret %s", w->name,
-		        w->source);
-		rc = kube_secret_update(k, obj, e);
-	} else {
-		log_msg("secret %s is up to date with vault secret %s", w->name,
-		        w->source);
-		rc = 0;
-	}
+	log_msg("create secret %s from vault secret %s", w->name, w->source);
+	rc = kube_secret_create(k, obj, e);
 	json_object_put(obj);
-	return rc;
+	if (rc == 0 || e->status != 409)
+		return rc;
+	/* Created by someone else since the list: treat it as existing. */
+	log_msg("secret %s appeared while being created; reading it", w->name);
+	rc = kube_secret_get(k, w->name, &obj, e);
+	if (rc == 1)
+		return errbuf_set(e,
+		                  "create secret %s: created and deleted "
+		                  "again by someone else meanwhile",
+		                  w->name);
+	if (rc < 0)
+		return -1;
+	return update_one(s, k, obj, w, e);
 }
 
 static bool planned(const struct plan *p, const char *name)
@@ -649,9 +717,14 @@ static int apply_plan(const struct sync_settings *s, struct kube *k,
 	}
 	for (i = 0; i < json_object_array_length(items); i++) {
 		item = json_object_array_get_idx(items, i);
+		/* Only Secrets this configuration could have written: our
+		 * annotation and our prefix (another synchronizer in the
+		 * namespace may use the same annotation). */
 		if (!is_managed(item, s->annotation) ||
 		    !json_object_object_get_ex(item, "metadata", &meta) ||
 		    !json_object_object_get_ex(meta, "name", &name) ||
+		    strncmp(json_object_get_string(name), s->prefix,
+		            strlen(s->prefix)) != 0 ||
 		    planned(p, json_object_get_string(name)))
 			continue;
 		log_msg("delete secret %s", json_object_get_string(name));

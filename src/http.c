@@ -1,31 +1,19 @@
 /* http: one libcurl easy handle per server, kept alive across requests. */
 #include "http.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <curl/curl.h>
 
+#include "http_tls.h"
+#include "noproxy.h"
 #include "parse.h"
-
-/* Hosts that never go through a proxy taken from the environment, as in
- * Go's http.ProxyFromEnvironment (CIDR entries need libcurl 7.86). */
-#if LIBCURL_VERSION_NUM >= 0x075600
-#define LOOPBACK_NOPROXY "localhost,127.0.0.0/8,::1"
-#else
-#define LOOPBACK_NOPROXY "localhost,127.0.0.1,::1"
-#endif
-
-/* Bounds on a VAULT_CAPATH-style directory of PEM files. */
-#define PEM_DIR_MAX (16u * 1024 * 1024)
-#define PEM_DIR_DEPTH 8
 
 struct http_client {
 	CURL *curl;
@@ -35,6 +23,7 @@ struct http_client {
 	bool proxy_env;    /* choose the proxy per request from these: */
 	char *http_proxy;  /* HTTP_PROXY / http_proxy, or NULL */
 	char *https_proxy; /* HTTPS_PROXY / https_proxy, or NULL */
+	char *no_proxy;    /* NO_PROXY / no_proxy, or NULL */
 	int64_t timeout_ms;
 	long connects;
 	bool global_init;
@@ -46,7 +35,6 @@ struct recv_state {
 	size_t cap;
 	bool too_big;
 	bool no_memory;
-	bool loopback; /* rewritten for a server name, to a loopback host */
 };
 
 /* A constant long option. */
@@ -182,217 +170,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Appends every regular file under dir (as Go's go-rootcerts walks
- * VAULT_CAPATH) to *buf; each must hold a PEM certificate. */
-static int pem_dir_load(const char *dir, int depth, char **buf, size_t *len,
-                        struct errbuf *e)
-{
-	DIR *d = NULL;
-	struct dirent *de;
-	char path[PATH_MAX];
-	struct stat sb;
-	FILE *f = NULL;
-	char *p;
-	size_t got;
-	int ret = -1;
-
-	if (depth > PEM_DIR_DEPTH)
-		return errbuf_set(e, "CA path %s: directories nested too deep",
-		                  dir);
-	d = opendir(dir);
-	if (d == NULL)
-		return errbuf_set(e, "CA path %s: %s", dir, strerror(errno));
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (de == NULL)
-			break;
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
-		    (int)sizeof(path)) {
-			errbuf_set(e, "CA path %s: file name too long", dir);
-			goto out;
-		}
-		if (lstat(path, &sb) < 0) {
-			errbuf_set(e, "CA path %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (S_ISDIR(sb.st_mode)) {
-			if (pem_dir_load(path, depth + 1, buf, len, e) < 0)
-				goto out;
-			continue;
-		}
-		if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
-			continue;
-		if (sb.st_size < 0 || *len + 2 > PEM_DIR_MAX ||
-		    (uint64_t)sb.st_size > PEM_DIR_MAX - *len - 2) {
-			errbuf_set(e,
-			           "CA path %s: more than %u bytes of "
-			           "certificates",
-			           dir, PEM_DIR_MAX);
-			goto out;
-		}
-		p = realloc(*buf, *len + (size_t)sb.st_size + 2);
-		if (p == NULL) {
-			errbuf_set(e, "CA path %s: out of memory", dir);
-			goto out;
-		}
-		*buf = p;
-		f = fopen(path, "r");
-		if (f == NULL) {
-			errbuf_set(e, "CA path %s: %s", path, strerror(errno));
-			goto out;
-		}
-		got = fread(*buf + *len, 1, (size_t)sb.st_size, f);
-		if (ferror(f) != 0 || fclose(f) != 0) {
-			f = NULL;
-			errbuf_set(e, "CA path %s: read error", path);
-			goto out;
-		}
-		f = NULL;
-		(*buf)[*len + got] = '\0';
-		if (strstr(*buf + *len, "-----BEGIN CERTIFICATE-----") ==
-		    NULL) {
-			errbuf_set(e, "CA path: couldn't parse PEM in %s",
-			           path);
-			goto out;
-		}
-		*len += got;
-		(*buf)[(*len)++] = '\n';
-		(*buf)[*len] = '\0';
-	}
-	if (errno != 0) {
-		errbuf_set(e, "CA path %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	if (f != NULL)
-		(void)fclose(f);
-	if (d != NULL)
-		(void)closedir(d);
-	return ret;
-}
-
-static int set_blob(CURL *h, CURLoption opt, const char *data, size_t len)
-{
-	struct curl_blob blob;
-
-	blob.data = (void *)(uintptr_t)data; /* copied by libcurl */
-	blob.len = len;
-	blob.flags = CURL_BLOB_COPY;
-	return curl_easy_setopt(h, opt, &blob) == CURLE_OK ? 0 : -1;
-}
-
-/* Trust, client certificate and verification. Custom trust replaces the
- * system's, as it does in Go. */
-static int tls_setup(struct http_client *c, const struct http_options *o,
-                     struct errbuf *e)
-{
-	CURL *h = c->curl;
-	char *pem = NULL;
-	size_t pem_len = 0;
-	int ret = -1;
-
-	if (o->ca_pem != NULL || o->ca_path != NULL) {
-		if (o->ca_pem == NULL &&
-		    pem_dir_load(o->ca_path, 0, &pem, &pem_len, e) < 0)
-			goto out;
-		if (o->ca_pem == NULL && pem_len == 0) {
-			errbuf_set(e, "CA path %s: no certificate found",
-			           o->ca_path);
-			goto out;
-		}
-		if (o->ca_pem != NULL &&
-		    set_blob(h, CURLOPT_CAINFO_BLOB, o->ca_pem,
-		             strlen(o->ca_pem)) < 0)
-			goto fail;
-		if (o->ca_pem == NULL &&
-		    set_blob(h, CURLOPT_CAINFO_BLOB, pem, pem_len) < 0)
-			goto fail;
-		if (curl_easy_setopt(h, CURLOPT_CAINFO, NULL) != CURLE_OK)
-			goto fail;
-	} else if (o->ca_file != NULL &&
-	           curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file) !=
-	               CURLE_OK) {
-		goto fail;
-	}
-	if ((o->ca_pem != NULL || o->ca_path != NULL || o->ca_file != NULL) &&
-	    curl_easy_setopt(h, CURLOPT_CAPATH, NULL) != CURLE_OK)
-		goto fail;
-	if (o->client_cert != NULL &&
-	    curl_easy_setopt(h, CURLOPT_SSLCERT, o->client_cert) != CURLE_OK)
-		goto fail;
-	if (o->client_key != NULL &&
-	    curl_easy_setopt(h, CURLOPT_SSLKEY, o->client_key) != CURLE_OK)
-		goto fail;
-	if (o->skip_verify &&
-	    (curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK ||
-	     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK))
-		goto fail;
-	if (o->server_name != NULL && o->server_name[0] != '\0') {
-		c->server_name = strdup(o->server_name);
-		if (c->server_name == NULL) {
-			errbuf_set(e, "out of memory");
-			goto out;
-		}
-	}
-	ret = 0;
-	goto out;
-fail:
-	errbuf_set(e, "cannot set up TLS: this libcurl lacks an option");
-out:
-	free(pem);
-	return ret;
-}
-
-/* Merges "localhost,127.0.0.0/8,::1" with NO_PROXY: entries trimmed,
- * empty ones dropped; a "*" entry means no proxy at all. */
-static char *noproxy_merge(const char *env)
-{
-	size_t cap = strlen(LOOPBACK_NOPROXY) + (env ? strlen(env) : 0) + 2;
-	char *out = malloc(cap);
-	const char *p = env;
-	size_t len;
-
-	if (out == NULL)
-		return NULL;
-	(void)snprintf(out, cap, "%s", LOOPBACK_NOPROXY);
-	len = strlen(out);
-	while (p != NULL && *p != '\0') {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-
-		while (n > 0 && (*p == ' ' || *p == '\t')) {
-			p++;
-			n--;
-		}
-		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		if (n == 1 && p[0] == '*') {
-			(void)snprintf(out, cap, "*");
-			return out;
-		}
-		if (n > 0) {
-			out[len++] = ',';
-			memcpy(out + len, p, n);
-			len += n;
-			out[len] = '\0';
-		}
-		p = end ? end + 1 : NULL;
-	}
-	return out;
-}
-
 static int proxy_setup(struct http_client *c, const struct http_options *o,
                        struct errbuf *e)
 {
 	CURL *h = c->curl;
 	const char *v;
-	char *noproxy = NULL;
-	int ret = -1;
 
 	if (o->unix_socket != NULL) {
 		c->via_socket = true;
@@ -410,6 +192,8 @@ static int proxy_setup(struct http_client *c, const struct http_options *o,
 			return errbuf_set(e, "cannot set the proxy");
 		return 0;
 	}
+	/* Go's ProxyFromEnvironment, decided per request (noproxy.h);
+	 * libcurl must not apply its own reading of NO_PROXY. */
 	c->proxy_env = true;
 	v = getenv_any("HTTP_PROXY", "http_proxy");
 	if (v != NULL && (c->http_proxy = strdup(v)) == NULL)
@@ -417,20 +201,14 @@ static int proxy_setup(struct http_client *c, const struct http_options *o,
 	v = getenv_any("HTTPS_PROXY", "https_proxy");
 	if (v != NULL && (c->https_proxy = strdup(v)) == NULL)
 		goto oom;
-	noproxy = noproxy_merge(getenv_any("NO_PROXY", "no_proxy"));
-	if (noproxy == NULL)
+	v = getenv_any("NO_PROXY", "no_proxy");
+	if (v != NULL && (c->no_proxy = strdup(v)) == NULL)
 		goto oom;
-	if (curl_easy_setopt(h, CURLOPT_NOPROXY, noproxy) != CURLE_OK) {
-		errbuf_set(e, "cannot set the proxy exceptions");
-		goto out;
-	}
-	ret = 0;
-	goto out;
+	if (curl_easy_setopt(h, CURLOPT_NOPROXY, "") != CURLE_OK)
+		return errbuf_set(e, "cannot set the proxy exceptions");
+	return 0;
 oom:
-	errbuf_set(e, "out of memory");
-out:
-	free(noproxy);
-	return ret;
+	return errbuf_set(e, "out of memory");
 }
 
 static int base_setup(struct http_client *c, const struct http_options *o,
@@ -492,9 +270,14 @@ struct http_client *http_client_new(const struct http_options *o,
 		errbuf_set(e, "cannot create a libcurl handle");
 		goto out;
 	}
-	if (base_setup(c, o, e) < 0 || tls_setup(c, o, e) < 0 ||
+	if (base_setup(c, o, e) < 0 || http_tls_setup(c->curl, o, e) < 0 ||
 	    proxy_setup(c, o, e) < 0)
 		goto out;
+	if (o->server_name != NULL && o->server_name[0] != '\0' &&
+	    (c->server_name = strdup(o->server_name)) == NULL) {
+		errbuf_set(e, "out of memory");
+		goto out;
+	}
 	ret = c;
 	c = NULL;
 out:
@@ -511,6 +294,7 @@ void http_client_free(struct http_client *c)
 	free(c->server_name);
 	free(c->http_proxy);
 	free(c->https_proxy);
+	free(c->no_proxy);
 	if (c->global_init)
 		curl_global_cleanup();
 	free(c);
@@ -635,8 +419,7 @@ out:
  */
 static int target_rewrite(struct http_client *c, const char *url, char **out,
                           struct curl_slist **connect_to,
-                          struct curl_slist **hdrs, bool *loopback,
-                          struct errbuf *e)
+                          struct curl_slist **hdrs, struct errbuf *e)
 {
 	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL, *explicit_port = NULL;
@@ -653,10 +436,6 @@ static int target_rewrite(struct http_client *c, const char *url, char **out,
 	}
 	if (curl_url_get(u, CURLUPART_PORT, &explicit_port, 0) != CURLUE_OK)
 		explicit_port = NULL;
-	/* libcurl matches NO_PROXY against the server name; loopback
-	 * addresses must stay direct all the same. */
-	*loopback = strcasecmp(host, "localhost") == 0 ||
-	            strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0;
 	len = strlen(c->server_name) + strlen(host) + 2 * strlen(port) + 16;
 	line = malloc(len);
 	if (line == NULL)
@@ -731,12 +510,32 @@ static int method_set(CURL *h, const struct http_request *req, struct errbuf *e)
 	return 0;
 }
 
-/* The proxy of this request when it comes from the environment. */
+/*
+ * The proxy of this request when it comes from the environment: the
+ * original URL's host and port decide, as in Go (with a TLS server name
+ * the URL handed to libcurl names that server, not the address). "" is
+ * a direct connection.
+ */
 static const char *env_proxy(const struct http_client *c, const char *url)
 {
-	if (strncasecmp(url, "https://", 8) == 0)
-		return c->https_proxy ? c->https_proxy : "";
-	return c->http_proxy ? c->http_proxy : "";
+	bool https = strncasecmp(url, "https://", 8) == 0;
+	const char *proxy = https ? c->https_proxy : c->http_proxy;
+	CURLU *u;
+	char *host = NULL, *port = NULL;
+	bool direct = true;
+
+	if (proxy == NULL)
+		return "";
+	u = curl_url();
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+	        CURLUE_OK)
+		direct = noproxy_match(c->no_proxy, host, port);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return direct ? "" : proxy;
 }
 
 /* Whether a retry may help: everything but configuration, protocol and
@@ -814,12 +613,8 @@ static int request_set(struct http_client *c, const struct http_request *req,
 		rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, st);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(h, CURLOPT_HEADERDATA, st);
-	/* The original URL decides: with a TLS server name the URL handed
-	 * to libcurl names that server, not the address. */
 	if (rc == CURLE_OK && c->proxy_env)
-		rc = curl_easy_setopt(h, CURLOPT_PROXY,
-		                      st->loopback ? ""
-		                                   : env_proxy(c, req->url));
+		rc = curl_easy_setopt(h, CURLOPT_PROXY, env_proxy(c, req->url));
 	if (rc != CURLE_OK)
 		return errbuf_set(e, "%s %s: cannot set up the request: %s",
 		                  req->method, req->url,
@@ -858,8 +653,7 @@ int http_do(struct http_client *c, const struct http_request *req,
 	if (headers_build(req, &hdrs, e) < 0)
 		goto out;
 	if (c->server_name != NULL && !c->via_socket &&
-	    target_rewrite(c, req->url, &rewritten, &connect_to, &hdrs,
-	                   &st.loopback, e) < 0)
+	    target_rewrite(c, req->url, &rewritten, &connect_to, &hdrs, e) < 0)
 		goto out;
 	if (method_set(c->curl, req, e) < 0 ||
 	    request_set(c, req, rewritten ? rewritten : req->url, hdrs,

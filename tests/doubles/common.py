@@ -81,7 +81,8 @@ class DoubleServer:
 
     @property
     def url(self):
-        return "%s://%s:%d" % (self.scheme, self.host, self.port)
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        return "%s://%s:%d" % (self.scheme, host, self.port)
 
     def start(self):
         owner = self
@@ -90,7 +91,11 @@ class DoubleServer:
             pass
 
         Handler.owner = owner
-        httpd = _Server((self.host, self.port), Handler)
+        server_class = _Server
+        if ":" in self.host:  # an IPv6 address such as ::1
+            class server_class(_Server):
+                address_family = socket.AF_INET6
+        httpd = server_class((self.host, self.port), Handler)
         httpd.owner = owner
         if self.tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

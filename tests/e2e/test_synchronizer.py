@@ -304,6 +304,19 @@ class SynchronizerTest(SyncBase):
         self.assertIsNotNone(self.env.secret("other-old"))
         self.assertIsNotNone(self.env.secret("v3t-mine"))
 
+    def test_obsolete_found_on_every_list_page(self):
+        for i in range(7):
+            self.managed("old-%d" % i, "secret/data/k8s/old-%d" % i)
+        self.env.kube.page_size = 2
+        r = self.sync()
+        self.assertEqual(r.code, 0, r)
+        # 7 old + 0 of ours at list time: 4 pages of at most 2.
+        self.assertEqual(self.env.kube.count("GET", r"/secrets$"), 4)
+        for i in range(7):
+            self.assertLog(r, r"^delete secret old-%d$" % i)
+        self.assertEqual(sorted(self.env.kube.secrets(NAMESPACE)),
+                         ["first", "second", "third"])
+
     def test_empty_directory_makes_its_secrets_obsolete(self):
         self.env.put("secret/team/a", {"k": "value-a1"})
         self.assertEqual(self.sync("secret/team/").code, 0)

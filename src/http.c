@@ -35,6 +35,9 @@ struct recv_state {
 	size_t cap;
 	bool too_big;
 	bool no_memory;
+	bool answered; /* a status line arrived */
+	bool fresh;    /* the transfer opened a new connection */
+	bool tls;      /* over https */
 };
 
 /* A constant long option. */
@@ -154,6 +157,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 
 	/* A new status line (after a 100 Continue, say) starts a new set. */
 	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		st->answered = true;
 		free(r->location);
 		free(r->content_type);
 		r->location = NULL;
@@ -570,6 +574,69 @@ static int transient_code(CURLcode rc)
 	}
 }
 
+/* X509_V_ERR_* codes libcurl reports through CURLINFO_SSL_VERIFYRESULT
+ * (OpenSSL's numbering, stable across its releases). */
+#define X509_UNABLE_TO_GET_ISSUER 2
+#define X509_NOT_YET_VALID 9
+#define X509_EXPIRED 10
+#define X509_SELF_SIGNED_LEAF 18
+#define X509_SELF_SIGNED_IN_CHAIN 19
+#define X509_NO_LOCAL_ISSUER 20
+#define X509_UNVERIFIABLE_LEAF 21
+#define X509_HOSTNAME_MISMATCH 62
+#define X509_IP_MISMATCH 64
+
+/*
+ * Names a TLS failure the way an operator looks for it ("unknown
+ * certificate authority", "certificate name mismatch", "certificate
+ * expired", "handshake failed"), or NULL for other failures.
+ */
+static const char *tls_failure(struct http_client *c,
+                               const struct recv_state *st, CURLcode rc)
+{
+	long verify = 0;
+
+	if (rc == CURLE_SSL_CONNECT_ERROR)
+		return "TLS handshake failed";
+	/* With TLS 1.3 a server refuses the client certificate after the
+	 * client finished its side of the handshake: the first read or
+	 * write of the new connection fails. */
+	if ((rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR) && st->tls &&
+	    st->fresh && !st->answered)
+		return "TLS handshake failed: the server closed the new "
+		       "connection before answering (does it require a "
+		       "client certificate?)";
+	if (rc != CURLE_PEER_FAILED_VERIFICATION)
+		return NULL;
+	if (curl_easy_getinfo(c->curl, CURLINFO_SSL_VERIFYRESULT, &verify) !=
+	    CURLE_OK)
+		return "TLS verification failed";
+	switch (verify) {
+	case 0:
+	case X509_HOSTNAME_MISMATCH:
+	case X509_IP_MISMATCH:
+		return "TLS: certificate name mismatch";
+	case X509_EXPIRED:
+		return "TLS: certificate expired";
+	case X509_NOT_YET_VALID:
+		return "TLS: certificate not yet valid";
+	case X509_UNABLE_TO_GET_ISSUER:
+	case X509_SELF_SIGNED_LEAF:
+	case X509_SELF_SIGNED_IN_CHAIN:
+	case X509_NO_LOCAL_ISSUER:
+	case X509_UNVERIFIABLE_LEAF:
+		return "TLS: unknown certificate authority";
+	default:
+		break;
+	}
+	/* libcurl's own name check leaves no X509 code to go by (it reports
+	 * X509_V_ERR_UNSPECIFIED); its message names the host. */
+	if (strstr(c->curl_err, "host name") != NULL ||
+	    strstr(c->curl_err, "subject name") != NULL)
+		return "TLS: certificate name mismatch";
+	return "TLS verification failed";
+}
+
 static int transport_error(struct http_client *c,
                            const struct http_request *req,
                            const struct recv_state *st, CURLcode rc,
@@ -577,12 +644,16 @@ static int transport_error(struct http_client *c,
 {
 	const char *cause =
 	    c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc);
+	const char *tls = tls_failure(c, st, rc);
 
 	if (st->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		errbuf_set(e, "%s %s: response body larger than %u bytes",
 		           req->method, req->url, HTTP_MAX_BODY);
 	else if (st->no_memory)
 		errbuf_set(e, "%s %s: out of memory", req->method, req->url);
+	else if (tls != NULL)
+		errbuf_set(e, "%s %s: %s (%s)", req->method, req->url, tls,
+		           cause);
 	else
 		errbuf_set(e, "%s %s: %s", req->method, req->url, cause);
 	e->transient = transient_code(rc);
@@ -664,6 +735,8 @@ int http_do(struct http_client *c, const struct http_request *req,
 	if (curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects) ==
 	    CURLE_OK)
 		c->connects += connects;
+	st.fresh = connects > 0;
+	st.tls = strncasecmp(req->url, "https://", 8) == 0;
 	if (rc != CURLE_OK) {
 		transport_error(c, req, &st, rc, e);
 		goto out;

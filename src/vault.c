@@ -102,6 +102,7 @@ struct vault *vault_new(const struct vault_config *c, struct errbuf *e)
 	v->disable_redirects = c->disable_redirects;
 	v->srv_lookup = c->srv_lookup;
 	v->via_socket = c->unix_socket != NULL;
+	v->wrap_env = c->wrap_ttl != NULL;
 	v->rate = c->rate;
 	v->burst = c->burst;
 	if (getrandom(&v->rng, sizeof(v->rng), 0) != sizeof(v->rng))

@@ -12,6 +12,8 @@
 
 #include <curl/curl.h>
 
+#include "log.h"
+
 #define FIXED_HEADERS 5
 
 /* xorshift64*: jitter needs no more than this. */
@@ -482,6 +484,14 @@ int vault_call(struct vault *v, const struct call *c, struct answer *a,
 	int hops;
 
 	memset(a, 0, sizeof(*a));
+	/* Go would wrap every request; here only the authenticator's login
+	 * is, and a helper that sends anything else says so once. */
+	if (v->wrap_env && !c->wrap && !v->wrap_warned) {
+		v->wrap_warned = true;
+		log_msg("WARNING: VAULT_WRAP_TTL is set but applies to the "
+		        "authenticator's login only; this helper's requests "
+		        "are not wrapped");
+	}
 	if (url_build(v, c, &a->url, e) < 0)
 		return -1;
 	rate_wait(v, deadline);

@@ -452,9 +452,12 @@ class VaultDouble(DoubleServer):
 
     def __init__(self, tls=None, latency=0.0, client_ca=None,
                  error_style="post117", host="127.0.0.1", port=0,
-                 send_mount_type=True):
+                 send_mount_type=True, path_prefix=""):
         super().__init__(host=host, port=port, tls=tls, latency=latency,
                          client_ca=client_ca)
+        # Vault behind a reverse proxy: requests arrive as
+        # <path_prefix>/v1/...; anything else is 404.
+        self.path_prefix = path_prefix.rstrip("/")
         self.error_style = error_style
         self.send_mount_type = send_mount_type
         self.state = threading.RLock()
@@ -944,6 +947,10 @@ class VaultDouble(DoubleServer):
     def _handle(self, req):
         if self.sealed:
             return self._err(503, "Vault is sealed")
+        if self.path_prefix:
+            if not req.path.startswith(self.path_prefix + "/"):
+                return self._err(404)
+            req.path = req.path[len(self.path_prefix):]
         if not req.path.startswith("/v1/"):
             return self._err(404)
         path = req.path[4:]

@@ -41,11 +41,14 @@ class Env:
     """One test's world: a Vault double with KV v2 at secret/, a Kubernetes
     double, a service-account directory and a token path."""
 
-    def __init__(self, tls=True, role_ttl=3600, role_max_ttl=0):
+    def __init__(self, tls=True, role_ttl=3600, role_max_ttl=0,
+                 vault_tls=None, **vault_kw):
+        """vault_tls: another (cert, key) for the Vault double; vault_kw:
+        more VaultDouble arguments (host, client_ca, path_prefix)."""
         c = certs()
         self.tmp = tempfile.mkdtemp(prefix="vk-e2e-")
-        pair = (c["cert"], c["key"]) if tls else None
-        self.vault = VaultDouble(tls=pair).start()
+        pair = (vault_tls or (c["cert"], c["key"])) if tls else None
+        self.vault = VaultDouble(tls=pair, **vault_kw).start()
         self.kube = KubeDouble(tls=(c["cert"], c["key"])).start()
         self.vault.enable_kv("secret/", version=2)
         self.vault.add_policy("app", {

@@ -4,12 +4,16 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang-format
       libcurl4-openssl-dev libjson-c-dev libssl-dev
-      python3 python3-hvac openssl curl)
+      python3 python3-hvac openssl curl
+      python3-yaml ca-certificates buildah runc crun)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		grep -q "install ok installed" || missing+=("$p")
 done
+# The manifest check installs its schema package with npm; the machine's
+# Node.js may come from elsewhere, so only a missing npm asks for Debian's.
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ "${#missing[@]}" -gt 0 ]; then
 	echo "setup: installing ${missing[*]}"
 	sudo_cmd=()

@@ -16,6 +16,9 @@ scripts/build.sh build
 echo "== tests"
 (cd build && ctest --output-on-failure -j2)
 
+echo "== images (buildah, no daemon; contents, config, --version in runc/crun)"
+packaging/build-image.sh build-image
+
 echo "== build with AddressSanitizer and UndefinedBehaviorSanitizer"
 scripts/build.sh build-asan -DVK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 echo "== tests under the sanitizers"

@@ -6,54 +6,141 @@
 #include "helpers.h"
 #include "log.h"
 
+/* One environment variable a helper reads, for --help. */
+struct var {
+	const char *name;
+	const char *meaning;
+	const char *fallback; /* the default, or "required" */
+};
+
 struct helper {
 	const char *name;
 	int (*run)(void);
 	const char *summary;
-	const char *variables;
+	const struct var *vars;
+};
+
+static const struct var login_vars[] = {
+    {"VAULT_ROLE", "role of the Kubernetes auth method",
+     "required unless AppRole"},
+    {"VAULT_ROLE_ID", "AppRole role id (with VAULT_SECRET_ID)", "unset"},
+    {"VAULT_SECRET_ID", "AppRole secret id (with VAULT_ROLE_ID)", "unset"},
+    {"VAULT_AUTH_MOUNT_PATH", "auth mount: k8s, /k8s, auth/k8s, k8s/",
+     "kubernetes, or approle"},
+    {"SERVICE_ACCOUNT_DIR", "directory with token, ca.crt, namespace",
+     "/var/run/secrets/kubernetes.io/serviceaccount"},
+    {"SERVICE_ACCOUNT_TOKEN_PATH", "the JWT to log in with",
+     "$SERVICE_ACCOUNT_DIR/token"},
+    {"LOGIN_TIMEOUT", "bound on the whole login, retries included", "30s"},
+    {NULL, NULL, NULL},
+};
+
+static const struct var authenticator_vars[] = {
+    {"VAULT_TOKEN_PATH", "file the token is written to", "required"},
+    {"VAULT_TOKEN_FILE_MODE", "octal mode of the token file", "0640"},
+    {"VAULT_FORCE_LOGIN", "log in even if the file holds a valid token",
+     "false"},
+    {"ALLOW_FAIL", "a failed login exits 0 without a token", "false"},
+    {"VAULT_WRAP_TTL", "write a wrapping token with this TTL instead", "unset"},
+    {NULL, NULL, NULL},
+};
+
+static const struct var synchronizer_vars[] = {
+    {"VAULT_TOKEN_PATH", "the token the authenticator wrote", "required"},
+    {"VAULT_SECRETS", "secret/k8s/a, secret/k8s/a:name or secret/k8s/",
+     "required"},
+    {"SECRET_PREFIX", "prefix of every Secret name", "empty"},
+    {"SYNCHRONIZER_ANNOTATION", "annotation marking managed Secrets",
+     "vault-secret"},
+    {"SYNCHRONIZER_LABELS", "k1=v1,k2=v2 added to every Secret", "empty"},
+    {"SYNCHRONIZER_CONCURRENCY", "requests in flight, 1 to 64", "8"},
+    {"SERVICE_ACCOUNT_DIR", "directory with token, ca.crt, namespace",
+     "/var/run/secrets/kubernetes.io/serviceaccount"},
+    {"POD_NAMESPACE", "namespace of the Secrets",
+     "$SERVICE_ACCOUNT_DIR/namespace"},
+    {"KUBERNETES_SERVICE_HOST", "API server host (set by Kubernetes)",
+     "required"},
+    {"KUBERNETES_SERVICE_PORT", "API server port (set by Kubernetes)",
+     "required"},
+    {NULL, NULL, NULL},
+};
+
+static const struct var renewer_vars[] = {
+    {"VAULT_TOKEN_PATH", "the token to keep valid", "required"},
+    {"VAULT_TTL", "increment asked at each renewal", "Vault's default"},
+    {"VAULT_REAUTH", "log in again when the token cannot be renewed", "false"},
+    {"VAULT_REVOKE_ON_EXIT", "revoke the token on SIGTERM/SIGINT", "false"},
+    {"VAULT_TOKEN_FILE_MODE", "mode of a token written after a new login",
+     "0640"},
+    {"HEALTH_ADDR", "host:port serving /healthz for probes", "off"},
+    {NULL, NULL, NULL},
+};
+
+static const struct var client_vars[] = {
+    {"VAULT_ADDR", "Vault's address (https://, http://, unix://)",
+     "https://127.0.0.1:8200"},
+    {"VAULT_CACERT", "CA certificate file for Vault's TLS", "system CAs"},
+    {"VAULT_CAPATH", "directory of CA certificates", "unset"},
+    {"VAULT_SKIP_VERIFY", "skip TLS verification (warns)", "false"},
+    {"VAULT_CLIENT_TIMEOUT", "timeout of one request", "60s"},
+    {"VAULT_MAX_RETRIES", "retries of 5xx, 429 and network errors", "2"},
+    {"VAULT_NAMESPACE", "Vault Enterprise namespace", "unset"},
+    {NULL, NULL, NULL},
 };
 
 static const struct helper helpers[] = {
     {"authenticator", authenticator_main,
-     "log in to Vault and write the token to a file",
-     "VAULT_ROLE VAULT_ROLE_ID VAULT_SECRET_ID VAULT_TOKEN_PATH\n"
-     "  VAULT_AUTH_MOUNT_PATH SERVICE_ACCOUNT_DIR "
-     "SERVICE_ACCOUNT_TOKEN_PATH\n"
-     "  VAULT_TOKEN_FILE_MODE VAULT_FORCE_LOGIN ALLOW_FAIL "
-     "LOGIN_TIMEOUT VAULT_WRAP_TTL"},
+     "log in to Vault and write the token to a file", authenticator_vars},
     {"synchronizer", synchronizer_main,
-     "copy Vault KV secrets into Kubernetes Secrets",
-     "VAULT_TOKEN_PATH VAULT_SECRETS SECRET_PREFIX\n"
-     "  SYNCHRONIZER_ANNOTATION SYNCHRONIZER_LABELS "
-     "SYNCHRONIZER_CONCURRENCY\n"
-     "  SERVICE_ACCOUNT_DIR POD_NAMESPACE KUBERNETES_SERVICE_HOST "
-     "KUBERNETES_SERVICE_PORT"},
+     "copy Vault KV secrets into Kubernetes Secrets", synchronizer_vars},
     {"token-renewer", renewer_main,
-     "keep the token in VAULT_TOKEN_PATH valid for the pod's lifetime",
-     "VAULT_TOKEN_PATH VAULT_TTL VAULT_REAUTH VAULT_REVOKE_ON_EXIT\n"
-     "  and, with VAULT_REAUTH, the authenticator's login variables"},
+     "keep the token valid for the pod's lifetime", renewer_vars},
 };
 
 #define N_HELPERS (sizeof(helpers) / sizeof(helpers[0]))
 
+static void print_vars(FILE *out, const struct var *v)
+{
+	for (; v->name != NULL; v++)
+		fprintf(out, "  %-26s %s\n      %s%s\n", v->name, v->meaning,
+		        strcmp(v->fallback, "required") == 0 ? "" : "default: ",
+		        v->fallback);
+}
+
+/* Prints one helper's variables with their defaults, or the overview. */
 static void usage(FILE *out, const struct helper *only)
 {
 	size_t i;
 
-	if (only == NULL)
-		fprintf(out, "usage: vault-kubernetes <helper> | --help | "
-		             "--version\n\nHelpers (also run as "
+	if (only == NULL) {
+		fprintf(out, "usage: vault-kubernetes <helper> [--help] | "
+		             "--help | --version\n\nHelpers (also run as "
 		             "vault-kubernetes-<helper>):\n");
-	for (i = 0; i < N_HELPERS; i++) {
-		if (only != NULL && only != &helpers[i])
-			continue;
-		fprintf(out, "  %-14s %s\n    variables: %s\n", helpers[i].name,
-		        helpers[i].summary, helpers[i].variables);
+		for (i = 0; i < N_HELPERS; i++)
+			fprintf(out, "  %-14s %s\n", helpers[i].name,
+			        helpers[i].summary);
+		fprintf(out, "\n`vault-kubernetes <helper> --help` lists a "
+		             "helper's variables.\n");
+		return;
 	}
-	fprintf(out, "\nEvery helper also reads Vault's client variables "
-	             "(VAULT_ADDR, VAULT_CACERT,\nVAULT_SKIP_VERIFY, ...); "
-	             "configuration comes from the environment only.\n"
-	             "See README.md and docs/ for each variable.\n");
+	fprintf(out, "vault-kubernetes-%s: %s\n\nVariables:\n", only->name,
+	        only->summary);
+	print_vars(out, only->vars);
+	if (only->run == authenticator_main)
+		print_vars(out, login_vars);
+	if (only->run == renewer_main) {
+		fprintf(out, "With VAULT_REAUTH, the login variables:\n");
+		print_vars(out, login_vars);
+	}
+	fprintf(out, "Vault client (as Vault's Go client; also "
+	             "VAULT_CLIENT_CERT,\nVAULT_CLIENT_KEY, "
+	             "VAULT_TLS_SERVER_NAME, VAULT_HEADERS, proxies, ...):\n");
+	print_vars(out, client_vars);
+	fprintf(out,
+	        "\nConfiguration comes from the environment only.\n"
+	        "docs/helpers/%s.md has every variable, log line and "
+	        "exit code.\n",
+	        only->name);
 }
 
 static const struct helper *find_helper(const char *name)

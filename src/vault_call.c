@@ -3,6 +3,7 @@
 #include "vault_int.h"
 
 #include <arpa/nameser.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <resolv.h>
 #include <stdio.h>
@@ -158,7 +159,9 @@ static unsigned be16(const unsigned char *p)
 }
 
 /* The SRV target of _http._tcp.<host> with the lowest priority, then the
- * highest weight (Go orders by priority and shuffles by weight). */
+ * highest weight (Go orders by priority and shuffles by weight). Returns
+ * 0 with *target set, 1 when the answer holds no usable record, -1 when
+ * the lookup failed (h_errno says why). */
 static int srv_resolve(const char *host, char **target, unsigned *port)
 {
 	unsigned char ans[4096];
@@ -174,8 +177,10 @@ static int srv_resolve(const char *host, char **target, unsigned *port)
 	    (int)sizeof(qname))
 		return -1;
 	len = res_query(qname, ns_c_in, ns_t_srv, ans, sizeof(ans));
-	if (len < NS_HFIXEDSZ || len > (int)sizeof(ans))
+	if (len < 0)
 		return -1;
+	if (len < NS_HFIXEDSZ || len > (int)sizeof(ans))
+		return 1;
 	end = ans + len;
 	qd = be16(ans + 4);
 	an = be16(ans + 6);
@@ -213,7 +218,7 @@ static int srv_resolve(const char *host, char **target, unsigned *port)
 		p += rdlen;
 	}
 	if (best[0] == '\0')
-		return -1;
+		return 1;
 	n = (int)strlen(best);
 	if (best[n - 1] == '.')
 		best[n - 1] = '\0';
@@ -223,39 +228,51 @@ static int srv_resolve(const char *host, char **target, unsigned *port)
 }
 
 /* With VAULT_SRV_LOOKUP and no port in the address, the host of the
- * address is replaced by the first target of _http._tcp.<host>; a
- * failed lookup keeps the address, as in Go. */
-static char *srv_addr(const struct vault *v)
+ * address is replaced by the best target of _http._tcp.<host> (*out,
+ * malloc'd; NULL when the answer has none). A failed lookup fails the
+ * request, as in Go. */
+static int srv_addr(const struct vault *v, char **out, struct errbuf *e)
 {
 	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL, *url = NULL, *target = NULL;
-	char *out = NULL;
 	char num[16];
 	unsigned p;
+	int rc, ret = 0;
 
+	*out = NULL;
 	if (u == NULL ||
 	    curl_url_set(u, CURLUPART_URL, v->addr, 0) != CURLUE_OK)
 		goto out;
 	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 		goto out;
-	if (srv_resolve(host, &target, &p) < 0)
+	rc = srv_resolve(host, &target, &p);
+	if (rc < 0) {
+		ret = errbuf_set(e,
+		                 "failure making SRV lookup of _http._tcp.%s "
+		                 "(VAULT_SRV_LOOKUP): %s",
+		                 host, hstrerror(h_errno));
+		goto out;
+	}
+	if (rc > 0)
 		goto out;
 	(void)snprintf(num, sizeof(num), "%u", p);
 	if (curl_url_set(u, CURLUPART_HOST, target, 0) != CURLUE_OK ||
 	    curl_url_set(u, CURLUPART_PORT, num, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
 		goto out;
-	out = strdup(url);
-	if (out != NULL && strlen(out) > 0 && out[strlen(out) - 1] == '/')
-		out[strlen(out) - 1] = '\0';
+	*out = strdup(url);
+	if (*out == NULL)
+		ret = errbuf_set(e, "out of memory");
+	else if (strlen(*out) > 0 && (*out)[strlen(*out) - 1] == '/')
+		(*out)[strlen(*out) - 1] = '\0';
 out:
 	free(target);
 	curl_free(host);
 	curl_free(port);
 	curl_free(url);
 	curl_url_cleanup(u);
-	return out;
+	return ret;
 }
 
 /* base + "/v1/" + path (+ "?list=true"); never a "//". */
@@ -265,8 +282,8 @@ static int url_build(const struct vault *v, const struct call *c, char **out,
 	struct sbuf b = {0};
 	char *srv = NULL;
 
-	if (v->srv_lookup && !v->via_socket)
-		srv = srv_addr(v);
+	if (v->srv_lookup && !v->via_socket && srv_addr(v, &srv, e) < 0)
+		return -1;
 	sbuf_str(&b, srv != NULL ? srv : v->addr);
 	free(srv);
 	if (sbuf_path(&b, c->path) < 0)

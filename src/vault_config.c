@@ -392,6 +392,32 @@ static int token_parse(struct vault_config *c, struct errbuf *e)
 	return 0;
 }
 
+/* A proxy URL libcurl can use, with a scheme Go's transport knows (a
+ * bare host:port is taken as http, as libcurl and Go's env proxies do). */
+static bool proxy_url_valid(const char *s)
+{
+	static const char *const schemes[] = {"http", "https", "socks5",
+	                                      "socks5h"};
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	bool ok = false;
+	size_t i;
+
+	if (u != NULL &&
+	    curl_url_set(u, CURLUPART_URL, s,
+	                 CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
+	        CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    host[0] != '\0')
+		for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+			ok = ok || strcasecmp(scheme, schemes[i]) == 0;
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
 static int misc_parse(struct vault_config *c, struct errbuf *e)
 {
 	const char *pvar = "VAULT_PROXY_ADDR";
@@ -405,9 +431,11 @@ static int misc_parse(struct vault_config *c, struct errbuf *e)
 		pvar = "VAULT_HTTP_PROXY";
 		proxy = env(pvar);
 	}
-	if (proxy != NULL && !printable(proxy))
+	if (proxy != NULL && (!printable(proxy) || !proxy_url_valid(proxy)))
 		return errbuf_set(e,
-		                  "%s: accepted is a URL such as "
+		                  "%s: not a proxy URL (value not shown: it "
+		                  "may hold credentials); accepted is an "
+		                  "http, https or socks5 URL such as "
 		                  "http://proxy:3128, without control "
 		                  "characters",
 		                  pvar);

@@ -52,6 +52,14 @@ static int load1(const char *name, const char *value, struct vault_config *c,
 /* One variable set to value must be refused with a message naming the
  * variable (and containing want, when given); the config stays as it
  * was handed in. */
+static char refused_msg[sizeof(((struct errbuf *)0)->msg)];
+
+/* The message of the last refused() call. */
+static const char *last_error(void)
+{
+	return refused_msg;
+}
+
 static void refused(const char *name, const char *value, const char *want)
 {
 	struct vault_config c;
@@ -72,6 +80,7 @@ static void refused(const char *name, const char *value, const char *want)
 		return;
 	}
 	CHECK(memcmp(&c, &before, sizeof(c)) == 0);
+	(void)snprintf(refused_msg, sizeof(refused_msg), "%s", e.msg);
 	CHECK(strstr(e.msg, name) != NULL);
 	if (want != NULL)
 		CHECK(strstr(e.msg, want) != NULL);
@@ -306,6 +315,15 @@ static void test_proxy_namespace(void)
 	vault_config_free(&c);
 	refused("VAULT_PROXY_ADDR", "http://p\r\n:3128", NULL);
 	refused("VAULT_HTTP_PROXY", "http://p\t:3128", NULL);
+	refused("VAULT_HTTP_PROXY", "::not a url", "not a proxy URL");
+	refused("VAULT_PROXY_ADDR", "ftp://p:21", "not a proxy URL");
+	refused("VAULT_PROXY_ADDR", "http://user:hunter2@:3128",
+	        "not a proxy URL");
+	CHECK(strstr(last_error(), "hunter2") == NULL);
+	CHECK(load1("VAULT_HTTP_PROXY", "proxy.example:3128", &c, &e) == 0);
+	vault_config_free(&c);
+	CHECK(load1("VAULT_HTTP_PROXY", "socks5://p:1080", &c, &e) == 0);
+	vault_config_free(&c);
 
 	CHECK(load1("VAULT_NAMESPACE", "team-a/", &c, &e) == 0);
 	CHECK_STR(c.namespace, "team-a/");

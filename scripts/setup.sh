@@ -6,6 +6,9 @@ pkgs=(build-essential cmake pkg-config clang-format
       libcurl4-openssl-dev libjson-c-dev libssl-dev
       python3 python3-hvac openssl curl
       python3-yaml ca-certificates buildah runc crun)
+# clang and its runtime for fuzzing, valgrind and strace for the checks
+# of memory and of the token file's creation
+pkgs+=(clang libclang-rt-14-dev valgrind strace binutils)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 echo "== format check (clang-format, 80 columns)"
-clang-format --dry-run -Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+clang-format --dry-run -Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h \
+	fuzz/*.c fuzz/*.h
 
 echo "== build"
 scripts/build.sh build
@@ -26,4 +27,6 @@ echo "== tests under the sanitizers"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --output-on-failure -j2)
+echo "== fuzzing, a short bounded run of every target"
+scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 echo "== all tests passed"

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
+
 int errbuf_set(struct errbuf *e, const char *fmt, ...)
 {
 	va_list ap;
@@ -16,6 +18,8 @@ int errbuf_set(struct errbuf *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	/* Servers' texts end up here: keep the message one line. */
+	log_fold(e->msg);
 	return -1;
 }
 
@@ -37,6 +41,7 @@ int errbuf_prefix(struct errbuf *e, const char *fmt, ...)
 	 * mark the cut so a reader knows. */
 	if (n >= (int)sizeof(e->msg))
 		memcpy(e->msg + sizeof(e->msg) - 4, "...", 4);
+	log_fold(e->msg);
 	return -1;
 }
 

@@ -23,7 +23,9 @@ void log_fold(char *s)
 				r += 2;
 			if (*r == '\0')
 				break;
-			if (w > s && w[-1] == ':')
+			/* Folding never lengthens s: "; " only where the
+			 * run it replaces left room for two bytes. */
+			if (w > s && (w[-1] == ':' || r - w < 2))
 				*w++ = ' ';
 			else if (w > s) {
 				*w++ = ';';

@@ -10,7 +10,8 @@
  */
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Folds a message in place the same way log_msg does. */
+/* Folds a message in place the same way log_msg does; the result is
+ * never longer than s (a lone newline becomes a space). */
 void log_fold(char *s);
 
 #endif

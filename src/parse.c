@@ -636,7 +636,11 @@ static int mapping_item(char *item, size_t idx, struct mapping *m,
 	m->is_dir = len > 0 && path[len - 1] == '/';
 	while (len > 0 && path[len - 1] == '/')
 		len--;
-	if (len == 0)
+	/* Checked after trimming: "/ /" has no path either. */
+	m->vault_path = trim_ndup(path, len);
+	if (m->vault_path == NULL)
+		goto nomem;
+	if (m->vault_path[0] == '\0')
 		return errbuf_set(e,
 		                  "VAULT_SECRETS: item %zu (%s) has no "
 		                  "Vault path",
@@ -647,9 +651,6 @@ static int mapping_item(char *item, size_t idx, struct mapping *m,
 		                  "directory and cannot take a name; names "
 		                  "come from the secrets listed",
 		                  idx, q);
-	m->vault_path = trim_ndup(path, len);
-	if (m->vault_path == NULL)
-		goto nomem;
 	return 0;
 nomem:
 	return errbuf_set(e, "VAULT_SECRETS: out of memory");

@@ -538,6 +538,9 @@ static void test_mappings(void)
 	CHECK(mappings_bad("a,secret/x: ", "item 2", "empty name"));
 	CHECK(mappings_bad("secret/k8s/:x", "item 1", "directory"));
 	CHECK(mappings_bad(":name", "item 1", "Vault path"));
+	/* found by fuzz_mappings: slashes around blanks left an empty path */
+	CHECK(mappings_bad("/ \t/", "item 1", "Vault path"));
+	CHECK(mappings_bad("a,// \t//", "item 2", "Vault path"));
 	CHECK(mappings_bad("/", "item 1", "Vault path"));
 	CHECK(mappings_bad("a,//:x", "item 2", "Vault path"));
 }

@@ -6,10 +6,9 @@ a private /etc/hosts; see vault_client_base.NamespacedTest."""
 import random
 import unittest
 
-import harness  # noqa: F401  (puts tests/ on sys.path)
+from harness import BINARY  # first: it puts tests/ on sys.path
 from doubles.dns_double import DnsDouble, TYPE_SRV
 from doubles.proxy_double import ProxyDouble
-from harness import BINARY
 from vault_client_base import (ClientTest, NamespacedTest, issue_cert,
                                local_ip)
 

@@ -37,6 +37,26 @@ def certs():
     return _certs
 
 
+def record_output(out, err):
+    """Appends a helper's output to the file named by VK_OUTPUT_LOG, so
+    that a run of the whole suite can be scanned for secrets afterwards."""
+    path = os.environ.get("VK_OUTPUT_LOG")
+    if not path:
+        return
+    with open(path, "a") as f:
+        f.write(out or "")
+        f.write(err or "")
+
+
+class _Recorded(subprocess.Popen):
+    """A spawned helper whose output, once collected, is recorded."""
+
+    def communicate(self, *args, **kwargs):
+        out, err = super().communicate(*args, **kwargs)
+        record_output(out, err)
+        return out, err
+
+
 class Env:
     """One test's world: a Vault double with KV v2 at secret/, a Kubernetes
     double, a service-account directory and a token path."""
@@ -133,6 +153,7 @@ class Env:
         p = subprocess.run(self.command(helper), env=e, timeout=timeout,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)
+        record_output(p.stdout, p.stderr)
         self.check_hygiene(p.stdout + p.stderr)
         return Result(p.returncode, p.stdout, p.stderr)
 
@@ -143,9 +164,9 @@ class Env:
                 e.pop(k, None)
             else:
                 e[k] = v
-        return subprocess.Popen(self.command(helper), env=e,
-                                stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        return _Recorded(self.command(helper), env=e,
+                         stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
 
     def known_secrets(self):
         s = set(self.secret_values)

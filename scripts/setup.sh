@@ -3,7 +3,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang-format
-      libcurl4-openssl-dev libjson-c-dev libssl-dev
+      libcurl4-openssl-dev libjson-c-dev libssl-dev libmicrohttpd-dev
       python3 python3-hvac openssl curl
       python3-yaml ca-certificates buildah runc crun)
 # clang and its runtime for fuzzing, valgrind and strace for the checks

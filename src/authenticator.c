@@ -13,7 +13,6 @@
 #include "vault.h"
 
 #define TOKEN_MODE_DEFAULT 0640
-#define REUSE_MIN_TTL_S 60
 
 struct auth_settings {
 	const char *token_path;
@@ -65,11 +64,9 @@ static void settings_free(struct auth_settings *s)
 	vault_config_free(&s->vault);
 }
 
-/*
- * A re-run init container should not mint a new token each time: a token
- * already in the file that is valid with at least half its creation TTL
- * (and a minute) left is kept. Any doubt means a fresh login.
- */
+/* A re-run init container should not mint a new token each time: the
+ * token already in the file is kept when login_token_fit says so. Any
+ * doubt means a fresh login. */
 static bool token_reusable(struct vault *v, const char *path)
 {
 	struct vault_token_info info;
@@ -80,11 +77,7 @@ static bool token_reusable(struct vault *v, const char *path)
 	errbuf_clear(&e);
 	if (tokenfile_read(path, &token, &e) != 0)
 		goto out;
-	if (vault_set_token(v, token, &e) < 0)
-		goto out;
-	if (vault_lookup_self(v, &info, &e) < 0)
-		goto out;
-	if (info.ttl >= REUSE_MIN_TTL_S && info.ttl * 2 >= info.creation_ttl) {
+	if (login_token_fit(v, token, &info, &e) == TOKEN_KEEP) {
 		log_msg("reusing vault token at %s, valid for %llds more "
 		        "(set VAULT_FORCE_LOGIN=true to log in anyway)",
 		        path, (long long)info.ttl);

@@ -9,6 +9,7 @@
 #include "tokenfile.h"
 
 #define LOGIN_TIMEOUT_DEFAULT_NS (30LL * 1000000000LL)
+#define REUSE_MIN_TTL_S 60
 
 const char *sa_dir(void)
 {
@@ -131,4 +132,16 @@ int login_do(struct vault *v, const struct login_config *c,
 	rc = vault_login_kubernetes(v, c->mount, c->role, jwt, out, e);
 	secret_free(jwt);
 	return rc;
+}
+
+enum token_fit login_token_fit(struct vault *v, const char *token,
+                               struct vault_token_info *info, struct errbuf *e)
+{
+	memset(info, 0, sizeof(*info));
+	if (vault_set_token(v, token, e) < 0 ||
+	    vault_lookup_self(v, info, e) < 0)
+		return TOKEN_FAILED;
+	if (info->ttl >= REUSE_MIN_TTL_S && info->ttl * 2 >= info->creation_ttl)
+		return TOKEN_KEEP;
+	return TOKEN_SHORT;
 }

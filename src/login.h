@@ -35,4 +35,22 @@ void login_config_free(struct login_config *c);
 int login_do(struct vault *v, const struct login_config *c,
              struct vault_auth *out, struct errbuf *e);
 
+/* What lookup-self says about a token already in the token file. */
+enum token_fit {
+	TOKEN_FAILED = -1, /* refused or Vault not reached: see errbuf */
+	TOKEN_SHORT = 0,   /* valid, but too little life left to keep */
+	TOKEN_KEEP = 1,    /* valid with enough life left: no new login */
+};
+
+/*
+ * The rule that spares a new login (and a new token) when a helper is
+ * re-run: a token Vault says is valid with at least half its creation
+ * TTL and at least a minute left is kept. Sets the client's token to
+ * token (callers that do not keep it clear it) and fills info when Vault
+ * answered. TOKEN_FAILED carries errbuf: status 403 for a refused token,
+ * transient set when Vault could not be reached.
+ */
+enum token_fit login_token_fit(struct vault *v, const char *token,
+                               struct vault_token_info *info, struct errbuf *e);
+
 #endif

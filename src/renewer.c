@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "health.h"
 #include "helpers.h"
 #include "log.h"
 #include "login.h"
@@ -19,10 +20,16 @@
 #define NS_PER_S 1000000000LL
 #define NS_PER_MS 1000000LL
 #define BACKOFF_FIRST_MS 1000
+#define BACKOFF_FLOOR_MS 100
+/* Retry caps: a live token bounds waits by its own life; without one
+ * (expired, unknown, never logged in) the pod is waiting for us. */
 #define BACKOFF_CAP_MS (5 * 60 * 1000)
+#define BACKOFF_DEAD_CAP_MS (60 * 1000)
+#define FOREVER (-1)
 
 struct renew_settings {
 	const char *token_path;
+	const char *health_addr; /* NULL: no /healthz */
 	int64_t increment_s;
 	bool reauth;
 	bool revoke_on_exit;
@@ -34,10 +41,20 @@ struct renew_settings {
 /* What the loop knows about the token it keeps. */
 struct renew_state {
 	char *token;
-	int64_t expiry_ms;  /* monotonic; 0 when unknown */
+	int64_t expiry_ms;  /* monotonic; 0 when unknown, or no TTL at all
+	                       for a token known not to be renewable */
 	int64_t last_lease; /* seconds, for the grace period */
 	int64_t grace_ms;
-	unsigned failures; /* consecutive transient failures */
+	unsigned failures; /* consecutive failures of the current step */
+	bool renewable;    /* false: never renew, log in or wait it out */
+	struct health *health;
+};
+
+/* The loop's next step and how long to sleep before it. */
+enum step { DO_RENEW, DO_LOGIN, DO_EXPIRE, DO_IDLE, DO_FAIL };
+struct plan {
+	enum step step;
+	int64_t wait_ms; /* FOREVER: until a signal */
 };
 
 enum wake { WAKE_TIMEOUT, WAKE_SIGNAL };
@@ -60,14 +77,26 @@ static double random_unit(void)
 	return (double)r / 4294967296.0;
 }
 
-/* Sleeps up to ms, returning early when SIGTERM or SIGINT arrives; the
- * signals are blocked for the whole run and collected only here, so no
- * handler ever interrupts a request half-way. */
+static struct plan plan(enum step step, int64_t wait_ms)
+{
+	struct plan p = {step, wait_ms};
+
+	return p;
+}
+
+/* Sleeps up to ms (FOREVER: without limit), returning early when SIGTERM
+ * or SIGINT arrives. The signals are blocked for the whole run and taken
+ * only here, so no handler ever interrupts a request half-way, and a
+ * sleeping process stays blocked in this one system call.
+ * LIMITATION: a signal that arrives during a request is taken when the
+ * request ends, up to VAULT_CLIENT_TIMEOUT later; the transport offers no
+ * way to abandon a request. */
 static enum wake wait_or_signal(const sigset_t *set, int64_t ms)
 {
 	struct timespec ts;
 	int64_t deadline = now_ms() + (ms > 0 ? ms : 0);
 	int64_t left;
+	int rc;
 
 	for (;;) {
 		left = deadline - now_ms();
@@ -75,10 +104,12 @@ static enum wake wait_or_signal(const sigset_t *set, int64_t ms)
 			left = 0;
 		ts.tv_sec = (time_t)(left / 1000);
 		ts.tv_nsec = (long)(left % 1000) * NS_PER_MS;
-		if (sigtimedwait(set, NULL, &ts) >= 0)
+		if (ms == FOREVER)
+			rc = sigwaitinfo(set, NULL);
+		else
+			rc = sigtimedwait(set, NULL, &ts);
+		if (rc >= 0)
 			return WAKE_SIGNAL;
-		if (errno == EAGAIN)
-			return WAKE_TIMEOUT;
 		if (errno != EINTR)
 			return WAKE_TIMEOUT;
 	}
@@ -87,8 +118,8 @@ static enum wake wait_or_signal(const sigset_t *set, int64_t ms)
 static int settings_from_env(struct renew_settings *s, struct errbuf *e)
 {
 	const char *mode = getenv("VAULT_TOKEN_FILE_MODE");
+	const char *metrics = getenv("METRICS_ADDR");
 	int64_t ttl_ns = 0;
-	const char *name;
 
 	memset(s, 0, sizeof(*s));
 	s->token_path = getenv("VAULT_TOKEN_PATH");
@@ -109,18 +140,14 @@ static int settings_from_env(struct renew_settings *s, struct errbuf *e)
 		                  "VAULT_TOKEN_FILE_MODE: \"%.16s\" is not "
 		                  "an octal file mode such as 0640",
 		                  mode);
-	/* LIMITATION: the health and metrics endpoints are not built yet;
-	 * refusing them beats a probe that can never succeed. */
-	name = getenv("HEALTH_ADDR") != NULL && getenv("HEALTH_ADDR")[0]
-	           ? "HEALTH_ADDR"
-	       : getenv("METRICS_ADDR") != NULL && getenv("METRICS_ADDR")[0]
-	           ? "METRICS_ADDR"
-	           : NULL;
-	if (name != NULL)
-		return errbuf_set(e,
-		                  "%s: not supported by this version; "
-		                  "unset it",
-		                  name);
+	s->health_addr = getenv("HEALTH_ADDR");
+	if (s->health_addr != NULL && s->health_addr[0] == '\0')
+		s->health_addr = NULL;
+	/* LIMITATION: the metrics endpoint is not built yet; refusing it
+	 * beats a scrape target that can never answer. */
+	if (metrics != NULL && metrics[0] != '\0')
+		return errbuf_set(e, "METRICS_ADDR: not supported by this "
+		                     "version; unset it");
 	if (s->reauth && login_config_from_env(&s->login, e) < 0)
 		return errbuf_prefix(e, "VAULT_REAUTH is set but the login "
 		                        "settings are incomplete");
@@ -144,6 +171,8 @@ static mode_t token_mode(const struct renew_settings *s)
 	return s->mode;
 }
 
+/* Makes token (owned from here on) the one the loop keeps; nothing is
+ * known about it until Vault answers for it. */
 static int use_token(struct vault *v, struct renew_state *st, char *token,
                      struct errbuf *e)
 {
@@ -156,37 +185,54 @@ static int use_token(struct vault *v, struct renew_state *st, char *token,
 	st->expiry_ms = 0;
 	st->last_lease = 0;
 	st->grace_ms = 0;
+	st->renewable = true;
 	return 0;
 }
 
-/* Logs in and replaces the token file. */
-static int relogin(const struct renew_settings *s, struct vault *v,
-                   struct renew_state *st, struct errbuf *e)
+static bool expired(const struct renew_state *st)
 {
-	struct vault_auth auth;
-	char *token;
+	return st->expiry_ms > 0 && now_ms() >= st->expiry_ms;
+}
 
-	memset(&auth, 0, sizeof(auth));
-	if (login_do(v, &s->login, &auth, e) < 0)
-		return errbuf_prefix(e, "login to vault");
-	if (tokenfile_write(s->token_path, auth.client_token, token_mode(s),
-	                    e) < 0) {
-		vault_auth_free(&auth);
-		return errbuf_prefix(e, "store the new token");
-	}
-	token = auth.client_token;
-	auth.client_token = NULL;
-	vault_auth_free(&auth);
-	if (use_token(v, st, token, e) < 0)
+/* A token believed valid for a known while yet. */
+static bool alive(const struct renew_state *st)
+{
+	return st->token != NULL && st->expiry_ms > 0 && !expired(st);
+}
+
+static long long seconds_left(const struct renew_state *st)
+{
+	int64_t left = st->expiry_ms - now_ms();
+
+	return left > 0 ? (long long)(left / 1000) : 0;
+}
+
+/* Takes what lookup-self said: the remaining TTL and renewability. A
+ * TTL and creation TTL of 0 mean a token that never expires. */
+static void apply_info(struct renew_state *st,
+                       const struct vault_token_info *info)
+{
+	st->renewable = info->renewable;
+	st->expiry_ms = 0;
+	if (info->ttl > 0 || info->creation_ttl > 0)
+		st->expiry_ms = now_ms() + info->ttl * 1000;
+}
+
+static int learn_ttl(struct vault *v, struct renew_state *st)
+{
+	struct vault_token_info info;
+	struct errbuf e;
+
+	errbuf_clear(&e);
+	if (vault_lookup_self(v, &info, &e) < 0)
 		return -1;
-	log_msg("logged in to vault again and stored the new token at %s",
-	        s->token_path);
+	apply_info(st, &info);
 	return 0;
 }
 
 /* Picks up a token written into the file by the application or an
- * operator since the last renewal. */
-static void reload_token(const struct renew_settings *s, struct vault *v,
+ * operator since the last look. Returns true when the token changed. */
+static bool reload_token(const struct renew_settings *s, struct vault *v,
                          struct renew_state *st)
 {
 	struct errbuf e;
@@ -194,14 +240,15 @@ static void reload_token(const struct renew_settings *s, struct vault *v,
 
 	errbuf_clear(&e);
 	if (tokenfile_read(s->token_path, &token, &e) != 0)
-		return;
+		return false;
 	if (st->token != NULL && strcmp(token, st->token) == 0) {
 		secret_free(token);
-		return;
+		return false;
 	}
-	if (use_token(v, st, token, &e) == 0)
-		log_msg("token file %s changed; renewing the new token",
-		        s->token_path);
+	if (use_token(v, st, token, &e) < 0)
+		return false;
+	log_msg("token file %s changed; renewing the new token", s->token_path);
+	return true;
 }
 
 /* Vault's lifetime watcher: grace is 10-20% of the lease, recomputed
@@ -220,129 +267,283 @@ static int64_t schedule(const struct renew_settings *s, struct renew_state *st,
 	return lease_s * 1000 * 2 / 3 + st->grace_ms / 3;
 }
 
-/* Backoff before retry n: exponential from 1 s, capped at 5 min and at a
- * third of the token's remaining life, with +-50% jitter. */
+/* Backoff before retry n: exponential from 1 s with +-50% jitter, capped
+ * at 5 min and a third of a live token's remaining life, else at 1 min. */
 static int64_t backoff_ms(const struct renew_state *st)
 {
+	int64_t cap = alive(st) ? BACKOFF_CAP_MS : BACKOFF_DEAD_CAP_MS;
 	int64_t wait = BACKOFF_FIRST_MS;
-	int64_t left;
 	unsigned i;
 
-	for (i = 1; i < st->failures && wait < BACKOFF_CAP_MS; i++)
+	for (i = 1; i < st->failures && wait < cap; i++)
 		wait *= 2;
-	if (wait > BACKOFF_CAP_MS)
-		wait = BACKOFF_CAP_MS;
-	if (st->expiry_ms > 0) {
-		left = st->expiry_ms - now_ms();
-		if (left / 3 < wait)
-			wait = left / 3;
-	}
-	if (wait < 100)
-		wait = 100;
+	if (wait > cap)
+		wait = cap;
+	if (alive(st) && (st->expiry_ms - now_ms()) / 3 < wait)
+		wait = (st->expiry_ms - now_ms()) / 3;
+	if (wait < BACKOFF_FLOOR_MS)
+		wait = BACKOFF_FLOOR_MS;
 	return (int64_t)(wait * (0.5 + random_unit()));
 }
 
-static bool expired(const struct renew_state *st)
+static struct plan to_login(struct renew_state *st, int64_t wait_ms)
 {
-	return st->expiry_ms > 0 && now_ms() >= st->expiry_ms;
+	st->failures = 0;
+	return plan(DO_LOGIN, wait_ms);
 }
 
-/*
- * The renewal loop. Returns the exit code: 0 when stopped by a signal, 1
- * when the token cannot be kept valid.
- */
-static int renew_loop(const struct renew_settings *s, struct vault *v,
-                      struct renew_state *st, const sigset_t *sigs)
+/* A token that cannot be renewed: log in before it expires when allowed,
+ * otherwise say so once and keep it until it expires. */
+static struct plan not_renewable(const struct renew_settings *s,
+                                 struct renew_state *st)
+{
+	int64_t left = st->expiry_ms - now_ms();
+
+	if (st->expiry_ms == 0) {
+		log_msg("token has no TTL and needs no renewal");
+		health_set(st->health, true, NULL);
+		return plan(DO_IDLE, FOREVER);
+	}
+	if (left < 0)
+		left = 0;
+	if (s->reauth) {
+		log_msg("token is not renewable; logging in again in %llds, "
+		        "before it expires in %llds",
+		        (long long)(left * 2 / 3 / 1000),
+		        (long long)(left / 1000));
+		health_set(st->health, true, NULL);
+		return to_login(st, left * 2 / 3);
+	}
+	log_msg("token is not renewable and VAULT_REAUTH is off; keeping it "
+	        "until it expires in %llds",
+	        (long long)(left / 1000));
+	health_set(st->health, false,
+	           "token is not renewable and VAULT_REAUTH is off");
+	return plan(DO_EXPIRE, left);
+}
+
+/* The lease stopped growing: the token dies at its max TTL. */
+static struct plan max_ttl_reached(const struct renew_settings *s,
+                                   struct renew_state *st)
+{
+	if (s->reauth) {
+		log_msg("token reaches its max TTL in %llds; logging in again",
+		        seconds_left(st));
+		health_set(st->health, true, NULL);
+		return to_login(st, 0);
+	}
+	log_msg("token reaches its max TTL in %llds and VAULT_REAUTH is off; "
+	        "keeping it until it expires",
+	        seconds_left(st));
+	health_set(st->health, false,
+	           "token reaches its max TTL and VAULT_REAUTH is off");
+	return plan(DO_EXPIRE, st->expiry_ms - now_ms());
+}
+
+static struct plan renewed(const struct renew_settings *s,
+                           struct renew_state *st, int64_t lease_s)
+{
+	int64_t sleep_ms;
+
+	st->failures = 0;
+	log_msg("token renewed");
+	sleep_ms = schedule(s, st, lease_s);
+	if (lease_s * 1000 <= 4 * st->grace_ms)
+		return max_ttl_reached(s, st);
+	health_set(st->health, true, NULL);
+	return plan(DO_RENEW, sleep_ms);
+}
+
+/* Transient failures are retried while the token lives; a 400 means a
+ * token that cannot be renewed; anything else ends the token. */
+static struct plan renew_failed(const struct renew_settings *s, struct vault *v,
+                                struct renew_state *st, const struct errbuf *e)
+{
+	int64_t wait;
+
+	if (e->transient && !expired(st)) {
+		st->failures++;
+		wait = backoff_ms(st);
+		log_msg("token renewal failed, retrying in %lldms: %s",
+		        (long long)wait, e->msg);
+		return plan(DO_RENEW, wait);
+	}
+	log_msg("token renewal failed: %s", e->msg);
+	if (expired(st))
+		log_msg("token expired");
+	if (e->status == 400 && learn_ttl(v, st) == 0 && !st->renewable)
+		return not_renewable(s, st);
+	health_set(st->health, false, "token expired or refused by vault");
+	if (s->reauth)
+		return to_login(st, 0);
+	log_msg("the token cannot be kept valid and VAULT_REAUTH is off");
+	return plan(DO_FAIL, 0);
+}
+
+static struct plan renew_step(const struct renew_settings *s, struct vault *v,
+                              struct renew_state *st)
 {
 	struct vault_auth auth;
 	struct errbuf e;
-	int64_t sleep_ms;
 	int64_t lease;
+	int rc;
 
+	(void)reload_token(s, v, st);
+	if (!st->renewable)
+		return not_renewable(s, st);
+	memset(&auth, 0, sizeof(auth));
+	errbuf_clear(&e);
+	rc = vault_renew_self(v, s->increment_s, &auth, &e);
+	lease = auth.lease_duration;
+	vault_auth_free(&auth);
+	if (rc < 0)
+		return renew_failed(s, v, st, &e);
+	return renewed(s, st, lease);
+}
+
+/* Logs in and replaces the token file; *auth keeps the lease facts. */
+static int relogin(const struct renew_settings *s, struct vault *v,
+                   struct renew_state *st, struct vault_auth *auth,
+                   struct errbuf *e)
+{
+	char *token;
+
+	if (login_do(v, &s->login, auth, e) < 0)
+		return errbuf_prefix(e, "login to vault");
+	if (tokenfile_write(s->token_path, auth->client_token, token_mode(s),
+	                    e) < 0)
+		return errbuf_prefix(e, "store the new token");
+	token = auth->client_token;
+	auth->client_token = NULL;
+	return use_token(v, st, token, e);
+}
+
+static struct plan login_step(const struct renew_settings *s, struct vault *v,
+                              struct renew_state *st)
+{
+	struct vault_auth auth;
+	struct errbuf e;
+	int64_t wait;
+	int rc;
+
+	if (reload_token(s, v, st))
+		return plan(DO_RENEW, 0);
+	memset(&auth, 0, sizeof(auth));
+	errbuf_clear(&e);
+	rc = relogin(s, v, st, &auth, &e);
+	if (rc < 0) {
+		vault_auth_free(&auth);
+		st->failures++;
+		wait = backoff_ms(st);
+		log_msg("re-authentication failed, retrying in %lldms: %s",
+		        (long long)wait, e.msg);
+		if (!alive(st))
+			health_set(st->health, false,
+			           "no valid token: login to vault failed");
+		return plan(DO_LOGIN, wait);
+	}
+	st->failures = 0;
+	st->renewable = auth.renewable;
+	wait = schedule(s, st, auth.lease_duration);
+	vault_auth_free(&auth);
+	if (!st->renewable) {
+		log_msg("logged in to vault again and stored the new token at "
+		        "%s",
+		        s->token_path);
+		return not_renewable(s, st);
+	}
+	log_msg("logged in to vault again and stored the new token at %s; "
+	        "next renewal in %llds",
+	        s->token_path, (long long)(wait / 1000));
+	health_set(st->health, true, NULL);
+	return plan(DO_RENEW, wait);
+}
+
+/* The token's end: a token written by hand meanwhile gets a chance. */
+static struct plan expiry_step(const struct renew_settings *s, struct vault *v,
+                               struct renew_state *st)
+{
+	if (reload_token(s, v, st))
+		return plan(DO_RENEW, 0);
+	log_msg("token expired");
+	health_set(st->health, false, "token expired");
+	return plan(DO_FAIL, 0);
+}
+
+/*
+ * The renewal loop: sleep until the next step is due, do it, plan the
+ * next. Returns the exit code: 0 when stopped by a signal, 1 when the
+ * token cannot be kept valid.
+ */
+static int renew_loop(const struct renew_settings *s, struct vault *v,
+                      struct renew_state *st, const sigset_t *sigs,
+                      struct plan p)
+{
 	log_msg("start renewer loop");
 	for (;;) {
-		reload_token(s, v, st);
-		memset(&auth, 0, sizeof(auth));
-		errbuf_clear(&e);
-		if (vault_renew_self(v, s->increment_s, &auth, &e) == 0) {
-			st->failures = 0;
-			log_msg("token renewed");
-			lease = auth.lease_duration;
-			vault_auth_free(&auth);
-			sleep_ms = schedule(s, st, lease);
-			if (lease * 1000 > 4 * st->grace_ms)
-				goto sleep;
-			/* The lease stopped growing: the max TTL is near. */
-			if (!s->reauth) {
-				log_msg("token reaches its max TTL in %llds "
-				        "and VAULT_REAUTH is off; keeping it "
-				        "until it expires",
-				        (long long)(st->expiry_ms - now_ms()) /
-				            1000);
-				goto wait_expiry;
-			}
-			log_msg("token reaches its max TTL in %llds; logging "
-			        "in again",
-			        (long long)(st->expiry_ms - now_ms()) / 1000);
-			goto login;
-		}
-		vault_auth_free(&auth);
-
-		if (e.transient && !expired(st)) {
-			st->failures++;
-			sleep_ms = backoff_ms(st);
-			log_msg("token renewal failed, retrying in %lldms: %s",
-			        (long long)sleep_ms, e.msg);
-			goto sleep;
-		}
-		log_msg("token renewal failed: %s", e.msg);
-		if (!s->reauth) {
-			if (e.status == 400 && !expired(st) &&
-			    st->expiry_ms > 0)
-				goto wait_expiry;
-			log_msg("the token cannot be kept valid and "
-			        "VAULT_REAUTH is off");
+		if (p.step == DO_FAIL)
 			return 1;
+		if (wait_or_signal(sigs, p.wait_ms) == WAKE_SIGNAL)
+			return 0;
+		switch (p.step) {
+		case DO_RENEW:
+			p = renew_step(s, v, st);
+			break;
+		case DO_LOGIN:
+			p = login_step(s, v, st);
+			break;
+		case DO_EXPIRE:
+			p = expiry_step(s, v, st);
+			break;
+		case DO_IDLE:
+		case DO_FAIL:
+			break;
 		}
-	login:
-		errbuf_clear(&e);
-		if (relogin(s, v, st, &e) == 0)
-			continue;
-		st->failures++;
-		sleep_ms = backoff_ms(st);
-		log_msg("re-authentication failed, retrying in %lldms: %s",
-		        (long long)sleep_ms, e.msg);
-	sleep:
-		if (wait_or_signal(sigs, sleep_ms) == WAKE_SIGNAL)
-			return 0;
-		continue;
-	wait_expiry:
-		if (wait_or_signal(sigs, st->expiry_ms - now_ms()) ==
-		    WAKE_SIGNAL)
-			return 0;
-		log_msg("token expired");
-		return 1;
 	}
 }
 
-/* Loads the token; with VAULT_REAUTH a missing one means a login first. */
-static int load_token(const struct renew_settings *s, struct vault *v,
-                      struct renew_state *st, struct errbuf *e)
+/*
+ * Loads the token and chooses the first step. A missing token means a
+ * login first (with VAULT_REAUTH). A token in the file is kept, with no
+ * new login, unless it cannot be renewed and has too little life left by
+ * login_token_fit's rule; a renewable one is renewed at once, as in the
+ * Go version, which gives it back its full TTL.
+ */
+static int first_step(const struct renew_settings *s, struct vault *v,
+                      struct renew_state *st, struct plan *p, struct errbuf *e)
 {
+	struct vault_token_info info;
+	struct errbuf lookup;
 	char *token = NULL;
 	int rc;
 
+	*p = plan(DO_RENEW, 0);
 	rc = tokenfile_read(s->token_path, &token, e);
 	if (rc < 0)
 		return -1;
-	if (rc == 0)
-		return use_token(v, st, token, e);
-	if (!s->reauth)
+	if (rc > 0 && !s->reauth)
 		return errbuf_set(e,
 		                  "no vault token in %s (set VAULT_REAUTH"
 		                  "=true to log in when it is missing)",
 		                  s->token_path);
-	return relogin(s, v, st, e);
+	if (rc > 0) {
+		*p = plan(DO_LOGIN, 0);
+		return 0;
+	}
+	if (use_token(v, st, token, e) < 0)
+		return -1;
+
+	/* Vault unreachable or the token refused: the first renewal
+	 * retries or reports it. */
+	errbuf_clear(&lookup);
+	rc = login_token_fit(v, st->token, &info, &lookup);
+	if (rc == TOKEN_FAILED)
+		return 0;
+	apply_info(st, &info);
+	if (rc == TOKEN_SHORT && !st->renewable && s->reauth &&
+	    st->expiry_ms > 0)
+		*p = plan(DO_LOGIN, 0);
+	return 0;
 }
 
 int renewer_main(void)
@@ -350,6 +551,7 @@ int renewer_main(void)
 	struct renew_settings s;
 	struct renew_state st;
 	struct vault *v = NULL;
+	struct plan first;
 	struct errbuf e;
 	sigset_t sigs;
 	int rc = 1;
@@ -357,7 +559,8 @@ int renewer_main(void)
 	memset(&st, 0, sizeof(st));
 	errbuf_clear(&e);
 
-	/* SIGTERM and SIGINT are taken only where the loop waits. */
+	/* SIGTERM and SIGINT are taken only where the loop waits; threads
+	 * started later (the health endpoint's) inherit the mask. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
@@ -377,18 +580,27 @@ int renewer_main(void)
 		        "authenticator's login only; the token-renewer does "
 		        "not wrap its requests");
 
+	/* The probe endpoint, unhealthy until the token is known good. */
+	if (s.health_addr != NULL) {
+		st.health = health_start(s.health_addr, &e);
+		if (st.health == NULL) {
+			log_msg("token-renewer cannot start: %s", e.msg);
+			goto out;
+		}
+	}
+
 	/* Vault and the token. */
 	v = vault_new(&s.vault, &e);
-	if (v == NULL || load_token(&s, v, &st, &e) < 0) {
+	if (v == NULL || first_step(&s, v, &st, &first, &e) < 0) {
 		log_msg("token-renewer cannot start: %s", e.msg);
 		goto out;
 	}
 
 	/* Renew until stopped. */
-	rc = renew_loop(&s, v, &st, &sigs);
+	rc = renew_loop(&s, v, &st, &sigs, first);
 	if (rc == 0) {
 		log_msg("signal received - stop execution");
-		if (s.revoke_on_exit) {
+		if (s.revoke_on_exit && st.token != NULL) {
 			if (vault_revoke_self(v, &e) < 0)
 				log_msg("revoke token: %s", e.msg);
 			else
@@ -396,6 +608,7 @@ int renewer_main(void)
 		}
 	}
 out:
+	health_stop(st.health);
 	secret_free(st.token);
 	vault_free(v);
 	settings_free(&s);

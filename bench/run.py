@@ -353,8 +353,8 @@ def bench_synchronizer(world, cmds, n, lat, runs, verify, logs):
 # -- the renewer: every run at once, each against its own Vault double ----
 
 
-def bench_renewer(world, cmds, lats, runs, renewals, logs):
-    """Each run renews a 1-second token until the double has counted the
+def bench_renewer(world, cmds, lats, runs, renewals, ttl, logs):
+    """Each run renews a token (VAULT_TTL=ttl seconds) until the double has counted the
     wanted renewals, then gets SIGTERM. The runs go concurrently (they
     sleep most of the time; CPU time and RSS are per process)."""
     pair = (world.certs["cert"], world.certs["key"])
@@ -364,12 +364,15 @@ def bench_renewer(world, cmds, lats, runs, renewals, logs):
             for impl in IMPLS:
                 for r in range(runs):
                     v = VaultDouble(tls=pair, latency=lat / 1000).start()
-                    tok = v.create_token(ttl=1)
+                    # A long first lease covers the start-up of 18
+                    # processes at once; each renewal asks for ttl s.
+                    tok = v.create_token(ttl=60)
                     SECRETS.add(tok)
                     path = os.path.join(world.tmp, "renew-%s-%d-%d"
                                         % (impl, lat, r))
                     write(path, tok)
-                    env = world.env(VAULT_ADDR=v.url, VAULT_TOKEN_PATH=path)
+                    env = world.env(VAULT_ADDR=v.url, VAULT_TOKEN_PATH=path,
+                                    VAULT_TTL=str(ttl))
                     log = os.path.join(logs, "renew-%s-%d-%d.log"
                                        % (impl, lat, r))
                     jobs.append({"impl": impl, "lat": lat, "vault": v,
@@ -378,7 +381,8 @@ def bench_renewer(world, cmds, lats, runs, renewals, logs):
         for j in jobs:
             j["started"] = time.perf_counter()
             j["job"] = spawn(j["argv"], j["env"], j["log"])
-        deadline = time.monotonic() + renewals * 3 + 60
+            time.sleep(0.05)  # no thundering herd of start-ups
+        deadline = time.monotonic() + renewals * ttl * 2 + 60
         pending = list(jobs)
         while pending:
             if time.monotonic() > deadline:
@@ -539,6 +543,8 @@ def main():
     ap.add_argument("--auth-runs", type=int, default=20)
     ap.add_argument("--renewals", type=int, default=100)
     ap.add_argument("--renew-runs", type=int, default=3)
+    ap.add_argument("--renew-ttl", type=int, default=2,
+                    help="VAULT_TTL of the token-renewer runs (seconds)")
     ap.add_argument("--concurrency", type=int, default=CONCURRENCY,
                     help="SYNCHRONIZER_CONCURRENCY for ours (the chosen "
                     "concurrency of the round-trip target)")
@@ -596,10 +602,10 @@ def main():
                     crit = fixed + 2 * math.ceil(n / conc)
                     bounds.append((n, lat, conc, crit, crit * lat,
                                    res["ours"]["wall"]))
-        say("token-renewer, %d renewals of a 1 s token, %d runs each, "
-            "all at once" % (args.renewals, args.renew_runs))
+        say("token-renewer, %d renewals of %d s, %d runs each, all at "
+            "once" % (args.renewals, args.renew_ttl, args.renew_runs))
         renew = bench_renewer(world, cmds, lats, args.renew_runs,
-                              args.renewals, logs)
+                              args.renewals, args.renew_ttl, logs)
         for lat in lats:
             rows.append(("token-renewer %d" % args.renewals, lat,
                          renew[lat]))
@@ -630,7 +636,8 @@ def main():
                "RSS of a shell peer cover its process tree (CPU summed, "
                "RSS of the largest process).")
     out.append("token-renewer wall time is the time to the last renewal; "
-               "the lease schedule (2/3 of a 1 s lease) sets it.")
+               "the lease schedule (2/3 of a %d s lease) sets it."
+               % args.renew_ttl)
     out.append("")
     out.append("Round-trip bound of the synchronizer (requests on the "
                "critical path x latency, at the observed concurrency):")

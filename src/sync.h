@@ -22,7 +22,11 @@ struct sync_settings {
 	struct label *labels;
 	size_t n_labels;
 	uint64_t concurrency;
+	/* What the clients of concurrent requests are made from: vault is
+	 * read from the environment; kube is filled by the caller once it
+	 * has connected (zeroed: every Kubernetes request on one client). */
 	struct vault_config vault;
+	struct kube_config kube;
 };
 
 /* One Kubernetes Secret this run wants, from one Vault secret. */
@@ -47,13 +51,27 @@ const char *sync_path_base(const char *path);
 char *sync_secret_name(const struct sync_settings *s, const char *base,
                        struct errbuf *e);
 
-/* Reads every mapping from Vault into p, in VAULT_SECRETS order, before
- * anything is written; names validated and duplicates refused. */
+/*
+ * Reads every mapping from Vault into p (empty on entry), in
+ * VAULT_SECRETS order, before anything is written; names are validated
+ * and duplicates refused. Mounts are resolved and directories listed on
+ * v; the secrets are then read on up to s->concurrency clients at once:
+ * v and clients made from s->vault with token (the token v carries; NULL
+ * keeps every read on v). Log lines come out in VAULT_SECRETS order, as
+ * if the reads had run one after another; on failure the first failing
+ * mapping's error is in e and p holds what was read before it.
+ */
 int sync_plan_build(const struct sync_settings *s, struct vault *v,
-                    struct plan *p, struct errbuf *e);
+                    const char *token, struct plan *p, struct errbuf *e);
 
-/* Writes the plan to Kubernetes (create, update when changed), then
- * deletes obsolete managed Secrets, only when every write succeeded. */
+/*
+ * Lists the namespace's Secrets once, writes the plan (create, update
+ * when changed, 409 Conflicts re-read and retried), then deletes
+ * obsolete managed Secrets, only when every write succeeded. Up to
+ * s->concurrency requests go out at once, on k and on clients made from
+ * s->kube. Log lines come out in plan order; on failure e holds the
+ * first failing item's error.
+ */
 int sync_plan_apply(const struct sync_settings *s, struct kube *k,
                     const struct plan *p, struct errbuf *e);
 
@@ -61,5 +79,34 @@ int sync_plan_apply(const struct sync_settings *s, struct kube *k,
  * exists, -1 naming the first missing one. */
 int sync_check_existing(const struct sync_settings *s, struct kube *k,
                         struct errbuf *e);
+
+/* Log lines of one item of a run, held back so that work done
+ * concurrently is reported in VAULT_SECRETS order. */
+struct sync_lines {
+	char *buf;   /* NUL-terminated lines, one after another */
+	size_t len;  /* bytes used in buf */
+	size_t lost; /* lines dropped for lack of memory */
+};
+
+/* Holds one formatted line back (NUL-free by construction). */
+void sync_lines_add(struct sync_lines *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Logs the held lines in order, then empties l. */
+void sync_lines_flush(struct sync_lines *l);
+void sync_lines_free(struct sync_lines *l);
+
+/*
+ * Runs job(ctx, worker, i) for every i below n on `workers` threads: the
+ * caller's (worker 0) and workers - 1 new ones, so that state kept per
+ * worker (a client) serves one thread at a time. Items start in
+ * increasing order. A job returns -1 to fail its item; items above the
+ * lowest failed one that have not started are skipped, as a run one
+ * item after another would have stopped there. Threads that cannot be
+ * started leave their share to the others. Returns the lowest failed
+ * index, n when none failed.
+ */
+size_t sync_parallel(size_t workers, size_t n,
+                     int (*job)(void *ctx, size_t worker, size_t i), void *ctx);
 
 #endif

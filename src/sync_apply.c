@@ -136,7 +136,7 @@ static json_object *new_secret(const char *name)
  * and the change re-applied, at most UPDATE_ATTEMPTS times. */
 static int update_one(const struct sync_settings *s, struct kube *k,
                       json_object *cur, const struct wanted *w,
-                      struct errbuf *e)
+                      struct sync_lines *l, struct errbuf *e)
 {
 	json_object *obj = NULL;
 	json_object *fresh = NULL;
@@ -146,9 +146,11 @@ static int update_one(const struct sync_settings *s, struct kube *k,
 
 	for (attempt = 1;; attempt++) {
 		if (!is_managed(cur, s->annotation)) {
-			log_msg("WARNING: ignoring secret %s - not managed by "
-			        "synchronizer",
-			        w->name);
+			sync_lines_add(
+			    l,
+			    "WARNING: ignoring secret %s - not managed by "
+			    "synchronizer",
+			    w->name);
 			rc = 0;
 			goto out;
 		}
@@ -162,23 +164,27 @@ static int update_one(const struct sync_settings *s, struct kube *k,
 			goto out;
 		}
 		if (changed == 0) {
-			log_msg("secret %s is up to date with vault secret %s",
-			        w->name, w->source);
+			sync_lines_add(
+			    l, "secret %s is up to date with vault secret %s",
+			    w->name, w->source);
 			rc = 0;
 			goto out;
 		}
 		if (attempt == 1)
-			log_msg("update secret %s from vault secret %s",
-			        w->name, w->source);
+			sync_lines_add(l,
+			               "update secret %s from vault secret %s",
+			               w->name, w->source);
 		if (kube_secret_update(k, obj, e) == 0) {
 			rc = 0;
 			goto out;
 		}
 		if (e->status != 409 || attempt >= UPDATE_ATTEMPTS)
 			goto out;
-		log_msg("secret %s changed while being updated; reading it "
-		        "again (attempt %d of %d)",
-		        w->name, attempt + 1, UPDATE_ATTEMPTS);
+		sync_lines_add(
+		    l,
+		    "secret %s changed while being updated; reading it "
+		    "again (attempt %d of %d)",
+		    w->name, attempt + 1, UPDATE_ATTEMPTS);
 		json_object_put(obj);
 		obj = NULL;
 		rc = kube_secret_get(k, w->name, &fresh, e);
@@ -202,25 +208,27 @@ out:
 
 static int write_one(const struct sync_settings *s, struct kube *k,
                      json_object *existing, const struct wanted *w,
-                     struct errbuf *e)
+                     struct sync_lines *l, struct errbuf *e)
 {
 	json_object *obj;
 	int rc;
 
 	if (existing != NULL)
-		return update_one(s, k, json_object_get(existing), w, e);
+		return update_one(s, k, json_object_get(existing), w, l, e);
 	obj = new_secret(w->name);
 	if (obj == NULL || apply_wanted(s, obj, w) < 0) {
 		json_object_put(obj);
 		return errbuf_set(e, "out of memory");
 	}
-	log_msg("create secret %s from vault secret %s", w->name, w->source);
+	sync_lines_add(l, "create secret %s from vault secret %s", w->name,
+	               w->source);
 	rc = kube_secret_create(k, obj, e);
 	json_object_put(obj);
 	if (rc == 0 || e->status != 409)
 		return rc;
 	/* Created by someone else since the list: treat it as existing. */
-	log_msg("secret %s appeared while being created; reading it", w->name);
+	sync_lines_add(l, "secret %s appeared while being created; reading it",
+	               w->name);
 	rc = kube_secret_get(k, w->name, &obj, e);
 	if (rc == 1)
 		return errbuf_set(e,
@@ -229,59 +237,252 @@ static int write_one(const struct sync_settings *s, struct kube *k,
 		                  w->name);
 	if (rc < 0)
 		return -1;
-	return update_one(s, k, obj, w, e);
+	return update_one(s, k, obj, w, l, e);
 }
 
-static bool planned(const struct plan *p, const char *name)
+/* One Kubernetes request of a run, a write or a delete, in order. */
+struct job {
+	const struct wanted *w; /* a write; NULL: the delete of name */
+	json_object *existing;  /* the listed Secret (borrowed), or NULL */
+	const char *name;       /* a delete: borrowed from the listing */
+	bool failed;            /* err, or out of memory when err is NULL */
+	struct errbuf *err;
+	struct sync_lines lines;
+};
+
+struct writes {
+	const struct sync_settings *s;
+	struct job *jobs;      /* the phase running */
+	struct kube **clients; /* one per worker; [0] is the caller's */
+	size_t n_clients;
+};
+
+static int job_run(void *ctx, size_t worker, size_t i)
+{
+	struct writes *wr = ctx;
+	struct job *j = &wr->jobs[i];
+	struct kube *k = wr->clients[worker];
+	struct errbuf e;
+	int rc;
+
+	errbuf_clear(&e);
+	if (j->w != NULL) {
+		rc = write_one(wr->s, k, j->existing, j->w, &j->lines, &e);
+	} else {
+		sync_lines_add(&j->lines, "delete secret %s", j->name);
+		rc = kube_secret_delete(k, j->name, &e);
+	}
+	if (rc == 0)
+		return 0;
+	j->failed = true;
+	j->err = malloc(sizeof(*j->err));
+	if (j->err != NULL)
+		*j->err = e;
+	return -1;
+}
+
+/* Runs n jobs, then logs every job that ran in order (a request after a
+ * failed one may have run meanwhile: what it changed is reported too);
+ * returns the first failure's error. */
+static int run_phase(struct writes *wr, struct job *jobs, size_t n,
+                     struct errbuf *e)
+{
+	size_t failed;
+	size_t i;
+
+	wr->jobs = jobs;
+	failed = sync_parallel(wr->n_clients, n, job_run, wr);
+	for (i = 0; i < n; i++)
+		sync_lines_flush(&jobs[i].lines);
+	if (failed == n)
+		return 0;
+	if (jobs[failed].err == NULL)
+		return errbuf_set(e, "out of memory");
+	*e = *jobs[failed].err;
+	return -1;
+}
+
+static void jobs_free(struct job *jobs, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < p->n; i++)
-		if (strcmp(p->items[i].name, name) == 0)
-			return true;
-	return false;
+	for (i = 0; jobs != NULL && i < n; i++) {
+		free(jobs[i].err);
+		sync_lines_free(&jobs[i].lines);
+	}
+	free(jobs);
 }
 
-/* Writes the plan, then deletes managed Secrets it no longer names.
- * Deletion runs only after every write succeeded. */
-int sync_plan_apply(const struct sync_settings *s, struct kube *k,
-                    const struct plan *p, struct errbuf *e)
+static const char *secret_name(json_object *item)
 {
-	json_object *items = NULL;
-	json_object *item;
 	json_object *meta;
 	json_object *name;
-	size_t i;
-	int rc = -1;
 
-	if (kube_secret_list(k, &items, e) < 0)
-		return -1;
+	if (!json_object_object_get_ex(item, "metadata", &meta) ||
+	    !json_object_object_get_ex(meta, "name", &name))
+		return NULL;
+	return json_object_get_string(name);
+}
+
+/* The listed Secrets by name (the first of a name wins). */
+static json_object *index_listing(json_object *items)
+{
+	json_object *idx = json_object_new_object();
+	json_object *item;
+	const char *name;
+	size_t i;
+
+	for (i = 0; idx != NULL && i < json_object_array_length(items); i++) {
+		item = json_object_array_get_idx(items, i);
+		name = secret_name(item);
+		if (name == NULL || json_object_object_get_ex(idx, name, NULL))
+			continue;
+		if (json_object_object_add(idx, name, json_object_get(item))) {
+			json_object_put(item);
+			json_object_put(idx);
+			idx = NULL;
+		}
+	}
+	return idx;
+}
+
+/* The writes: one per planned Secret whose Vault secret exists. */
+static int plan_writes(const struct plan *p, json_object *items,
+                       struct job **out, size_t *n, struct errbuf *e)
+{
+	json_object *idx = index_listing(items);
+	json_object *existing;
+	struct job *jobs;
+	size_t i;
+
+	*n = 0;
+	jobs = calloc(p->n + 1, sizeof(*jobs));
+	if (idx == NULL || jobs == NULL) {
+		json_object_put(idx);
+		free(jobs);
+		return errbuf_set(e, "out of memory");
+	}
 	for (i = 0; i < p->n; i++) {
 		/* Missing in Vault: its Secret stays exactly as it is. */
 		if (p->items[i].data == NULL)
 			continue;
-		if (write_one(s, k, find_secret(items, p->items[i].name),
-		              &p->items[i], e) < 0)
-			goto out;
+		if (!json_object_object_get_ex(idx, p->items[i].name,
+		                               &existing))
+			existing = NULL;
+		jobs[*n].w = &p->items[i];
+		jobs[*n].existing = existing; /* items keeps it alive */
+		(*n)++;
+	}
+	json_object_put(idx);
+	*out = jobs;
+	return 0;
+}
+
+/* The deletes: managed Secrets the plan no longer names, in list order.
+ * Only Secrets this configuration could have written: our annotation
+ * and our prefix (another synchronizer in the namespace may use the
+ * same annotation). */
+static int plan_deletes(const struct sync_settings *s, const struct plan *p,
+                        json_object *items, struct job **out, size_t *n,
+                        struct errbuf *e)
+{
+	json_object *planned = json_object_new_object();
+	json_object *item;
+	struct job *jobs;
+	const char *name;
+	size_t i;
+
+	*n = 0;
+	jobs = calloc(json_object_array_length(items) + 1, sizeof(*jobs));
+	for (i = 0; planned != NULL && i < p->n; i++)
+		if (json_object_object_add(planned, p->items[i].name, NULL)) {
+			json_object_put(planned);
+			planned = NULL;
+		}
+	if (planned == NULL || jobs == NULL) {
+		json_object_put(planned);
+		free(jobs);
+		return errbuf_set(e, "out of memory");
 	}
 	for (i = 0; i < json_object_array_length(items); i++) {
 		item = json_object_array_get_idx(items, i);
-		/* Only Secrets this configuration could have written: our
-		 * annotation and our prefix (another synchronizer in the
-		 * namespace may use the same annotation). */
-		if (!is_managed(item, s->annotation) ||
-		    !json_object_object_get_ex(item, "metadata", &meta) ||
-		    !json_object_object_get_ex(meta, "name", &name) ||
-		    strncmp(json_object_get_string(name), s->prefix,
-		            strlen(s->prefix)) != 0 ||
-		    planned(p, json_object_get_string(name)))
+		name = secret_name(item);
+		if (!is_managed(item, s->annotation) || name == NULL ||
+		    strncmp(name, s->prefix, strlen(s->prefix)) != 0 ||
+		    json_object_object_get_ex(planned, name, NULL))
 			continue;
-		log_msg("delete secret %s", json_object_get_string(name));
-		if (kube_secret_delete(k, json_object_get_string(name), e) < 0)
-			goto out;
+		jobs[(*n)++].name = name;
 	}
+	json_object_put(planned);
+	*out = jobs;
+	return 0;
+}
+
+/* Clients for `want` workers: k, then more made from kc. */
+static int kube_clients(struct writes *wr, struct kube *k,
+                        const struct kube_config *kc, size_t want,
+                        struct errbuf *e)
+{
+	struct kube *x;
+
+	wr->clients = calloc(want, sizeof(*wr->clients));
+	if (wr->clients == NULL)
+		return errbuf_set(e, "out of memory");
+	wr->clients[0] = k;
+	for (wr->n_clients = 1; wr->n_clients < want; wr->n_clients++) {
+		x = kube_new(kc, e);
+		if (x == NULL)
+			return -1;
+		wr->clients[wr->n_clients] = x;
+	}
+	return 0;
+}
+
+int sync_plan_apply(const struct sync_settings *s, struct kube *k,
+                    const struct plan *p, struct errbuf *e)
+{
+	struct writes wr;
+	json_object *items = NULL;
+	struct job *writes = NULL;
+	struct job *deletes = NULL;
+	size_t n_writes = 0;
+	size_t n_deletes = 0;
+	size_t want;
+	size_t i;
+	int rc = -1;
+
+	memset(&wr, 0, sizeof(wr));
+	wr.s = s;
+
+	/* One listing of the namespace tells what exists and what to
+	 * delete; it is not read again. */
+	if (kube_secret_list(k, &items, e) < 0)
+		return -1;
+	if (plan_writes(p, items, &writes, &n_writes, e) < 0 ||
+	    plan_deletes(s, p, items, &deletes, &n_deletes, e) < 0)
+		goto out;
+
+	/* At most s->concurrency requests at once, each worker with its
+	 * own client kept alive from the writes to the deletes. */
+	want = n_writes > n_deletes ? n_writes : n_deletes;
+	if (want > s->concurrency)
+		want = (size_t)s->concurrency;
+	if (want < 1 || s->kube.server == NULL)
+		want = 1;
+	if (kube_clients(&wr, k, &s->kube, want, e) < 0)
+		goto out;
+
+	/* Every write, then the deletes only when all writes succeeded. */
+	if (run_phase(&wr, writes, n_writes, e) < 0 ||
+	    run_phase(&wr, deletes, n_deletes, e) < 0)
+		goto out;
 	rc = 0;
 out:
+	jobs_free(writes, n_writes);
+	jobs_free(deletes, n_deletes);
+	for (i = 1; i < wr.n_clients; i++)
+		kube_free(wr.clients[i]);
+	free(wr.clients);
 	json_object_put(items);
 	return rc;
 }

@@ -76,15 +76,16 @@ static void settings_free(struct sync_settings *s)
 	mappings_free(s->mappings, s->n_mappings);
 	labels_free(s->labels, s->n_labels);
 	vault_config_free(&s->vault);
+	kube_config_free(&s->kube);
 }
-static int connect_kube(struct kube **k, struct errbuf *e)
+/* kc is kept (settings_free frees it): the workers of a run make their
+ * clients from it. */
+static int connect_kube(struct kube_config *kc, struct kube **k,
+                        struct errbuf *e)
 {
-	struct kube_config kc;
-
-	if (kube_config_in_cluster(&kc, sa_dir(), e) < 0)
+	if (kube_config_in_cluster(kc, sa_dir(), e) < 0)
 		return -1;
-	*k = kube_new(&kc, e);
-	kube_config_free(&kc);
+	*k = kube_new(kc, e);
 	return *k != NULL ? 0 : -1;
 }
 
@@ -112,7 +113,7 @@ int synchronizer_main(void)
 	        s.annotation);
 
 	/* Kubernetes and the token. */
-	if (connect_kube(&k, &e) < 0) {
+	if (connect_kube(&s.kube, &k, &e) < 0) {
 		log_msg("failed to prepare synchronization of secrets: %s",
 		        e.msg);
 		goto out;
@@ -143,7 +144,7 @@ int synchronizer_main(void)
 		        e.msg);
 		goto out;
 	}
-	if (sync_plan_build(&s, v, &plan, &e) < 0) {
+	if (sync_plan_build(&s, v, token, &plan, &e) < 0) {
 		log_msg("failed to synchronize secrets: %s", e.msg);
 		goto out;
 	}

@@ -70,6 +70,8 @@ class DoubleServer:
         self.lock = threading.RLock()
         self.connections = 0
         self.requests = []  # list of dicts: method, path, query, headers
+        self.in_flight = 0  # requests being handled now
+        self.max_in_flight = 0  # high-water mark of in_flight
         self.faults = []
         self._httpd = None
         self._thread = None
@@ -123,6 +125,7 @@ class DoubleServer:
         with self.lock:
             self.connections = 0
             self.requests = []
+            self.max_in_flight = self.in_flight
 
     def inject(self, path_re, status=None, body=None, headers=None,
                method=None, count=1, action=None, delay=None):
@@ -197,6 +200,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             super().log_message(fmt, *args)
 
     def _dispatch(self):
+        owner = self.owner
+        with owner.lock:
+            owner.in_flight += 1
+            owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
+        try:
+            self._handle()
+        finally:
+            with owner.lock:
+                owner.in_flight -= 1
+
+    def _handle(self):
         from urllib.parse import urlsplit, parse_qsl, unquote
         owner = self.owner
         parts = urlsplit(self.path)

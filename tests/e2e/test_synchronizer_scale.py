@@ -108,10 +108,13 @@ class SynchronizerScaleTest(E2ETest):
         writes = kube.writes()
 
         # Vault stalls on the 26th read, then dies: the listener closes and
-        # every connection still open is cut on its next request.
+        # every connection still open is cut on its next request. One
+        # read at a time, so that the 27th is the one cut (concurrent
+        # reads are covered by test_synchronizer_concurrency).
         vault.reset_counters()
         vault.inject(r"^/v1/secret/data/many/s025$", method="GET", delay=0.5)
-        p = self.env.spawn("synchronizer", VAULT_SECRETS="secret/many/")
+        p = self.env.spawn("synchronizer", VAULT_SECRETS="secret/many/",
+                           SYNCHRONIZER_CONCURRENCY="1")
         self.assertTrue(wait_for(
             lambda: vault.count("GET", r"^/v1/secret/data/many/s025$")))
         vault.inject(r".", action="close", count=None)

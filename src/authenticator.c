@@ -118,10 +118,6 @@ int authenticator_main(void)
 		log_msg("invalid configuration: %s", e.msg);
 		return 1;
 	}
-	if (s.vault.mfa_set)
-		log_msg("WARNING: VAULT_MFA is set but has no effect: "
-		        "unattended logins cannot answer an MFA challenge");
-
 	v = vault_new(&s.vault, &e);
 	if (v == NULL) {
 		log_msg("invalid configuration: %s", e.msg);

@@ -575,11 +575,6 @@ int renewer_main(void)
 		settings_free(&s);
 		return 1;
 	}
-	if (s.vault.wrap_ttl != NULL)
-		log_msg("WARNING: VAULT_WRAP_TTL applies to the "
-		        "authenticator's login only; the token-renewer does "
-		        "not wrap its requests");
-
 	/* The probe endpoint, unhealthy until the token is known good. */
 	if (s.health_addr != NULL) {
 		st.health = health_start(s.health_addr, &e);

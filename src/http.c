@@ -27,6 +27,7 @@ struct http_client {
 	int64_t timeout_ms;
 	long connects;
 	bool global_init;
+	const struct http_observer *observer;
 };
 
 /* What the callbacks of one transfer fill. */
@@ -250,6 +251,7 @@ static int base_setup(struct http_client *c, const struct http_options *o,
 	                                : o->connect_timeout_ms)) != CURLE_OK)
 		return errbuf_set(e, "cannot set the connect timeout");
 	c->timeout_ms = o->timeout_ms;
+	c->observer = o->observer;
 	return 0;
 }
 
@@ -703,6 +705,14 @@ static void request_unset(CURL *h)
 	(void)curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
 }
 
+static double http_seconds(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int http_do(struct http_client *c, const struct http_request *req,
             struct http_response *resp, struct errbuf *e)
 {
@@ -712,6 +722,8 @@ int http_do(struct http_client *c, const struct http_request *req,
 	char *rewritten = NULL;
 	long connects = 0;
 	CURLcode rc;
+	double started = 0;
+	bool observed = false;
 	int ret = -1;
 
 	memset(resp, 0, sizeof(*resp));
@@ -731,7 +743,9 @@ int http_do(struct http_client *c, const struct http_request *req,
 	                connect_to, &st, e) < 0)
 		goto out;
 
+	started = http_seconds();
 	rc = curl_easy_perform(c->curl);
+	observed = true;
 	if (curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects) ==
 	    CURLE_OK)
 		c->connects += connects;
@@ -750,6 +764,10 @@ int http_do(struct http_client *c, const struct http_request *req,
 	}
 	ret = 0;
 out:
+	if (observed && c->observer != NULL)
+		c->observer->done(c->observer->arg, req->method,
+		                  ret == 0 ? resp->status : 0,
+		                  http_seconds() - started);
 	request_unset(c->curl);
 	slist_wipe_free(hdrs);
 	curl_slist_free_all(connect_to);

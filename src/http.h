@@ -11,6 +11,18 @@
 /* Largest response body read; a bigger one is an error (not truncated). */
 #define HTTP_MAX_BODY (8u * 1024 * 1024)
 
+/*
+ * Told of every attempt http_do makes, for metrics. status is the HTTP
+ * status, 0 when no answer arrived (transport failure); seconds is the
+ * attempt's wall time. Called on the thread that ran http_do, after the
+ * attempt; it must not call back into the client.
+ */
+struct http_observer {
+	void (*done)(void *arg, const char *method, long status,
+	             double seconds);
+	void *arg;
+};
+
 struct http_options {
 	const char *ca_file;     /* PEM bundle file, or NULL */
 	const char *ca_path;     /* directory of PEM files, or NULL */
@@ -23,6 +35,8 @@ struct http_options {
 	const char *proxy;          /* NULL: libcurl's env handling; "": none */
 	int64_t timeout_ms;         /* per attempt; <= 0: none */
 	int64_t connect_timeout_ms; /* <= 0: libcurl default */
+	const struct http_observer *observer; /* NULL: none; not copied,
+	                                         must outlive the client */
 };
 
 struct http_header {

@@ -358,6 +358,7 @@ struct kube *kube_new(const struct kube_config *c, struct errbuf *e)
 	o.ca_file = c->ca_path;
 	o.timeout_ms = KUBE_TIMEOUT_MS;
 	o.connect_timeout_ms = KUBE_CONNECT_TIMEOUT_MS;
+	o.observer = c->observer;
 	k->http = http_client_new(&o, e);
 	if (k->http == NULL)
 		goto fail;

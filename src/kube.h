@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "errbuf.h"
+#include "http.h"
 
 /* In-cluster configuration (api-reference.md D1). */
 struct kube_config {
@@ -14,6 +15,8 @@ struct kube_config {
 	char *token_path; /* <sa_dir>/token, re-read every minute and on 401 */
 	char *ca_path;    /* <sa_dir>/ca.crt; must be readable */
 	char *namespace;  /* POD_NAMESPACE, else <sa_dir>/namespace trimmed */
+	/* Told of each request (http.h); set by the caller, not freed. */
+	const struct http_observer *observer;
 };
 
 /* Fills c from KUBERNETES_SERVICE_HOST/PORT and the service-account

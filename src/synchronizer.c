@@ -1,16 +1,24 @@
-/* synchronizer: copy Vault KV secrets into Kubernetes Secrets. */
+/* synchronizer: copy Vault KV secrets into Kubernetes Secrets, once (an
+ * init container) or every SYNC_INTERVAL (a sidecar). */
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
+#include "health.h"
 #include "helpers.h"
-#include "sync.h"
 #include "kube.h"
 #include "log.h"
 #include "login.h"
+#include "metrics.h"
 #include "parse.h"
+#include "sync.h"
 #include "tokenfile.h"
 #include "vault.h"
 
@@ -18,11 +26,73 @@
 #define CONCURRENCY_DEFAULT 8
 #define CONCURRENCY_MAX 64
 
-static int settings_from_env(struct sync_settings *s, struct errbuf *e)
+#define NS_PER_MS 1000000LL
+#define INTERVAL_MIN_MS 1000LL
+/* Failed cycles in a row after which /healthz reports unhealthy. */
+#define FAILURES_UNHEALTHY 3
+/* Retries of a failed cycle: from 1 s, doubling, capped at the interval
+ * and at 5 minutes, so an outage never slows the normal cadence. */
+#define RETRY_FIRST_MS 1000LL
+#define RETRY_CAP_MS (5 * 60 * 1000LL)
+/* Each wait is the interval (or the backoff) +- 10%, so that the
+ * sidecars of many replicas do not reach Vault in step. */
+#define JITTER 0.1
+#define METRICS_PATH "/metrics"
+
+/* The sidecar mode's settings; interval_ms 0 means run once. */
+struct sidecar_settings {
+	int64_t interval_ms;
+	const char *health_addr;  /* NULL: no /healthz */
+	const char *metrics_addr; /* NULL: no /metrics */
+};
+
+/* The sidecar's running state. The write tallies are updated by the
+ * Kubernetes client's observer, possibly from several threads. */
+struct sidecar {
+	const struct sidecar_settings *cfg;
+	const char *token_path;
+	struct health *health;
+	struct health
+	    *metrics_server;     /* NULL when /metrics shares /healthz's */
+	struct metrics *metrics; /* NULL when METRICS_ADDR is unset */
+	struct http_observer vault_observer;
+	struct http_observer kube_observer;
+	atomic_ulong created;
+	atomic_ulong updated;
+	atomic_ulong deleted;
+	unsigned failures; /* consecutive failed cycles */
+};
+
+static int sidecar_from_env(struct sidecar_settings *c, struct errbuf *e)
+{
+	const char *interval = getenv("SYNC_INTERVAL");
+	int64_t ns = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (interval == NULL || interval[0] == '\0')
+		return 0;
+	if (parse_go_duration(interval, &ns) < 0 ||
+	    ns / NS_PER_MS < INTERVAL_MIN_MS)
+		return errbuf_set(e,
+		                  "SYNC_INTERVAL: \"%.32s\" is not a Go "
+		                  "duration of at least 1s (such as 30s, 5m "
+		                  "or 1h30m)",
+		                  interval);
+	c->interval_ms = ns / NS_PER_MS;
+	c->health_addr = getenv("HEALTH_ADDR");
+	if (c->health_addr != NULL && c->health_addr[0] == '\0')
+		c->health_addr = NULL;
+	c->metrics_addr = getenv("METRICS_ADDR");
+	if (c->metrics_addr != NULL && c->metrics_addr[0] == '\0')
+		c->metrics_addr = NULL;
+	return 0;
+}
+
+static int settings_from_env(struct sync_settings *s,
+                             struct sidecar_settings *c, struct errbuf *e)
 {
 	const char *secrets = getenv("VAULT_SECRETS");
 	const char *conc = getenv("SYNCHRONIZER_CONCURRENCY");
-	const char *interval = getenv("SYNC_INTERVAL");
 
 	memset(s, 0, sizeof(*s));
 	s->token_path = getenv("VAULT_TOKEN_PATH");
@@ -34,14 +104,8 @@ static int settings_from_env(struct sync_settings *s, struct errbuf *e)
 		                  "VAULT_SECRETS: missing (a comma-separated "
 		                  "list such as secret/app/db,secret/app/"
 		                  "web:web-config,secret/shared/)");
-	/* LIMITATION: the sidecar mode (SYNC_INTERVAL) is not built yet;
-	 * refusing it beats silently running once in a pod that expects
-	 * continuous synchronization. */
-	if (interval != NULL && interval[0] != '\0')
-		return errbuf_set(e,
-		                  "SYNC_INTERVAL: continuous synchronization "
-		                  "is not supported by this version; unset "
-		                  "it to synchronize once");
+	if (sidecar_from_env(c, e) < 0)
+		return -1;
 	s->prefix = getenv("SECRET_PREFIX");
 	if (s->prefix == NULL)
 		s->prefix = "";
@@ -79,21 +143,21 @@ static void settings_free(struct sync_settings *s)
 	kube_config_free(&s->kube);
 }
 /* kc is kept (settings_free frees it): the workers of a run make their
- * clients from it. */
-static int connect_kube(struct kube_config *kc, struct kube **k,
-                        struct errbuf *e)
+ * clients from it, with the same observer o (NULL: none). */
+static int connect_kube(struct kube_config *kc, const struct http_observer *o,
+                        struct kube **k, struct errbuf *e)
 {
 	if (kube_config_in_cluster(kc, sa_dir(), e) < 0)
 		return -1;
+	kc->observer = o;
 	*k = kube_new(kc, e);
 	return *k != NULL ? 0 : -1;
 }
 
-int synchronizer_main(void)
+/* The init container's run: read everything, write, exit. */
+static int run_once(const struct sync_settings *s, struct kube *k)
 {
-	struct sync_settings s;
 	struct plan plan = {NULL, 0};
-	struct kube *k = NULL;
 	struct vault *v = NULL;
 	struct errbuf e;
 	char *token = NULL;
@@ -101,56 +165,39 @@ int synchronizer_main(void)
 	int t;
 
 	errbuf_clear(&e);
-
-	/* Configuration, all of it, before any request. */
-	if (settings_from_env(&s, &e) < 0) {
-		log_msg("failed to prepare synchronization of secrets: %s",
-		        e.msg);
-		settings_free(&s);
-		return 1;
-	}
-	log_msg("Using annotation [ %s ] to detect managed secrets",
-	        s.annotation);
-
-	/* Kubernetes and the token. */
-	if (connect_kube(&s.kube, &k, &e) < 0) {
-		log_msg("failed to prepare synchronization of secrets: %s",
-		        e.msg);
-		goto out;
-	}
-	t = tokenfile_read(s.token_path, &token, &e);
+	t = tokenfile_read(s->token_path, &token, &e);
 	if (t < 0) {
 		log_msg("failed to prepare synchronization of secrets: %s",
 		        e.msg);
 		goto out;
 	}
 	if (t > 0) {
-		if (sync_check_existing(&s, k, &e) < 0) {
+		if (sync_check_existing(s, k, &e) < 0) {
 			log_msg("failed to synchronize secrets: %s", e.msg);
 			goto out;
 		}
 		log_msg("cannot synchronize secrets - all secrets seems to be "
 		        "available therefore pod creation will continue: no "
 		        "vault token in %s",
-		        s.token_path);
+		        s->token_path);
 		rc = 0;
 		goto out;
 	}
 
 	/* Vault: read every secret first, so a failed read writes nothing. */
-	v = vault_new(&s.vault, &e);
+	v = vault_new(&s->vault, &e);
 	if (v == NULL || vault_set_token(v, token, &e) < 0) {
 		log_msg("failed to prepare synchronization of secrets: %s",
 		        e.msg);
 		goto out;
 	}
-	if (sync_plan_build(&s, v, token, &plan, &e) < 0) {
+	if (sync_plan_build(s, v, token, &plan, &e) < 0) {
 		log_msg("failed to synchronize secrets: %s", e.msg);
 		goto out;
 	}
 
 	/* Kubernetes writes, then clean-up of obsolete managed Secrets. */
-	if (sync_plan_apply(&s, k, &plan, &e) < 0) {
+	if (sync_plan_apply(s, k, &plan, &e) < 0) {
 		log_msg("failed to synchronize secrets: %s", e.msg);
 		goto out;
 	}
@@ -160,6 +207,352 @@ out:
 	sync_plan_free(&plan);
 	secret_free(token);
 	vault_free(v);
+	return rc;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / NS_PER_MS;
+}
+
+/* ms spread uniformly over +-JITTER of itself. */
+static int64_t jittered(int64_t ms)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)now_ms();
+	return (int64_t)((double)ms *
+	                 (1.0 - JITTER + 2.0 * JITTER * (r / 4294967296.0)));
+}
+
+/* Sleeps ms, or less when SIGTERM or SIGINT arrives: returns true then.
+ * The signals stay blocked for the whole run and are taken only here, so
+ * a cycle is never cut off half-way and a sleeping sidecar makes no
+ * system call at all.
+ * LIMITATION: a stop that arrives during a cycle waits for it to end,
+ * which an unresponsive server can delay up to the clients' timeouts. */
+static bool wait_or_signal(const sigset_t *set, int64_t ms)
+{
+	struct timespec ts;
+	int64_t deadline = now_ms() + ms;
+	int64_t left;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left < 0)
+			left = 0;
+		ts.tv_sec = (time_t)(left / 1000);
+		ts.tv_nsec = (long)(left % 1000) * NS_PER_MS;
+		if (sigtimedwait(set, NULL, &ts) >= 0)
+			return true;
+		if (errno != EINTR)
+			return false;
+	}
+}
+
+static void vault_seen(void *arg, const char *method, long status,
+                       double seconds)
+{
+	struct sidecar *sc = arg;
+
+	metrics_request(sc->metrics, METRICS_VAULT, method, status, seconds);
+}
+
+/* Kubernetes answers also tell what the cycle wrote: a successful POST
+ * created a Secret, a PUT updated one, a DELETE removed one. */
+static void kube_seen(void *arg, const char *method, long status,
+                      double seconds)
+{
+	struct sidecar *sc = arg;
+
+	metrics_request(sc->metrics, METRICS_KUBE, method, status, seconds);
+	if (status < 200 || status > 299)
+		return;
+	if (strcmp(method, "POST") == 0) {
+		atomic_fetch_add(&sc->created, 1);
+		metrics_add(sc->metrics, METRICS_CREATED, 1);
+	} else if (strcmp(method, "PUT") == 0) {
+		atomic_fetch_add(&sc->updated, 1);
+		metrics_add(sc->metrics, METRICS_UPDATED, 1);
+	} else if (strcmp(method, "DELETE") == 0) {
+		atomic_fetch_add(&sc->deleted, 1);
+		metrics_add(sc->metrics, METRICS_DELETED, 1);
+	}
+}
+
+/* Serves /healthz and /metrics as configured: one server when both use
+ * the same address. */
+static int sidecar_start(struct sidecar *sc, const struct sidecar_settings *c,
+                         struct errbuf *e)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->cfg = c;
+	sc->vault_observer.done = vault_seen;
+	sc->vault_observer.arg = sc;
+	sc->kube_observer.done = kube_seen;
+	sc->kube_observer.arg = sc;
+	if (c->health_addr != NULL) {
+		sc->health = health_start(c->health_addr, e);
+		if (sc->health == NULL)
+			return -1;
+	}
+	if (c->metrics_addr == NULL)
+		return 0;
+	sc->metrics = metrics_new();
+	if (sc->metrics == NULL)
+		return errbuf_set(e, "out of memory");
+	if (sc->health != NULL &&
+	    strcmp(c->metrics_addr, c->health_addr) == 0) {
+		health_add_page(sc->health, METRICS_PATH, METRICS_CONTENT_TYPE,
+		                metrics_render, sc->metrics);
+		return 0;
+	}
+	sc->metrics_server =
+	    health_start_pages("METRICS_ADDR", c->metrics_addr, e);
+	if (sc->metrics_server == NULL)
+		return -1;
+	health_add_page(sc->metrics_server, METRICS_PATH, METRICS_CONTENT_TYPE,
+	                metrics_render, sc->metrics);
+	return 0;
+}
+
+static void sidecar_stop(struct sidecar *sc)
+{
+	/* The servers first: their threads read the metrics. */
+	health_stop(sc->health);
+	health_stop(sc->metrics_server);
+	metrics_free(sc->metrics);
+}
+
+/*
+ * A 403 means either a policy that does not cover a path or a token
+ * Vault no longer accepts. Looking the token up tells them apart: every
+ * valid token may look itself up (Vault's default policy).
+ */
+static bool token_refused(struct vault *v)
+{
+	struct vault_token_info info;
+	struct errbuf e;
+
+	errbuf_clear(&e);
+	return vault_lookup_self(v, &info, &e) < 0 && e.status == 403;
+}
+
+/* The token's expiry for /metrics; unknown when the lookup fails. */
+static void note_token_ttl(struct sidecar *sc, struct vault *v)
+{
+	struct vault_token_info info;
+	struct errbuf e;
+
+	if (sc->metrics == NULL)
+		return;
+	errbuf_clear(&e);
+	if (vault_lookup_self(v, &info, &e) < 0 ||
+	    (info.ttl <= 0 && info.creation_ttl <= 0)) {
+		metrics_set_token_expiry(sc->metrics, 0);
+		return;
+	}
+	metrics_set_token_expiry(sc->metrics, (double)time(NULL) + info.ttl);
+}
+
+/* Records a good cycle; returns the wait before the next one. */
+static int64_t cycle_succeeded(struct sidecar *sc, const struct plan *p)
+{
+	unsigned long created = atomic_load(&sc->created);
+	unsigned long updated = atomic_load(&sc->updated);
+	unsigned long wanted = 0;
+	unsigned long unchanged;
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->items[i].data != NULL)
+			wanted++;
+	unchanged = wanted > created + updated ? wanted - created - updated : 0;
+	metrics_add(sc->metrics, METRICS_UNCHANGED, unchanged);
+	metrics_sync_succeeded(sc->metrics, (double)time(NULL));
+	metrics_set_failures(sc->metrics, 0);
+	if (sc->failures > 0)
+		log_msg("synchronization recovered after %u failed cycles",
+		        sc->failures);
+	sc->failures = 0;
+	log_msg("secrets successfully synchronized: %lu created, %lu "
+	        "updated, %lu deleted, %lu unchanged",
+	        created, updated, atomic_load(&sc->deleted), unchanged);
+	health_set(sc->health, true, NULL);
+	return jittered(sc->cfg->interval_ms);
+}
+
+/* Records a failed cycle and reports unhealthy when it is time; returns
+ * the backoff before the retry. Nothing is deleted by a failed cycle:
+ * the plan applies deletions only after a complete, successful read. */
+static int64_t cycle_failed(struct sidecar *sc, const struct errbuf *e,
+                            bool token_dead)
+{
+	int64_t cap = sc->cfg->interval_ms < RETRY_CAP_MS ? sc->cfg->interval_ms
+	                                                  : RETRY_CAP_MS;
+	int64_t wait = RETRY_FIRST_MS;
+	char reason[512];
+	unsigned i;
+
+	sc->failures++;
+	metrics_add(sc->metrics, METRICS_CYCLES_FAILED, 1);
+	metrics_set_failures(sc->metrics, sc->failures);
+	for (i = 1; i < sc->failures && wait < cap; i++)
+		wait *= 2;
+	if (wait > cap)
+		wait = cap;
+	wait = jittered(wait);
+	log_msg("failed to synchronize secrets (%u in a row), retrying in "
+	        "%lldms: %s",
+	        sc->failures, (long long)wait, e->msg);
+	if (token_dead) {
+		(void)snprintf(reason, sizeof(reason),
+		               "no valid vault token in %s (the synchronizer "
+		               "cannot log in; the authenticator or "
+		               "token-renewer must replace it)",
+		               sc->token_path);
+		health_set(sc->health, false, reason);
+	} else if (sc->failures >= FAILURES_UNHEALTHY) {
+		(void)snprintf(
+		    reason, sizeof(reason),
+		    "%u synchronization cycles failed in a row: %.400s",
+		    sc->failures, e->msg);
+		health_set(sc->health, false, reason);
+	}
+	return wait;
+}
+
+/* One cycle: the token file again (a renewer may have replaced the
+ * token), every mapping again (directories re-listed), then the writes
+ * that changed. Returns the wait before the next cycle. */
+static int64_t sidecar_cycle(const struct sync_settings *s, struct sidecar *sc,
+                             struct kube *k, struct vault *v)
+{
+	struct plan plan = {NULL, 0};
+	struct errbuf e;
+	char *token = NULL;
+	bool token_dead = false;
+	int64_t wait;
+	int t;
+
+	errbuf_clear(&e);
+	atomic_store(&sc->created, 0);
+	atomic_store(&sc->updated, 0);
+	atomic_store(&sc->deleted, 0);
+	metrics_add(sc->metrics, METRICS_CYCLES, 1);
+	t = tokenfile_read(s->token_path, &token, &e);
+	if (t > 0) {
+		errbuf_set(&e, "no vault token in %s", s->token_path);
+		token_dead = true;
+	}
+	if (t != 0 || vault_set_token(v, token, &e) < 0)
+		goto failed;
+	if (sync_plan_build(s, v, token, &plan, &e) < 0) {
+		token_dead = e.status == 403 && token_refused(v);
+		goto failed;
+	}
+	if (sync_plan_apply(s, k, &plan, &e) < 0)
+		goto failed;
+	note_token_ttl(sc, v);
+	wait = cycle_succeeded(sc, &plan);
+	goto out;
+failed:
+	wait = cycle_failed(sc, &e, token_dead);
+out:
+	/* The token stays in memory only while a cycle needs it. */
+	(void)vault_set_token(v, NULL, &e);
+	sync_plan_free(&plan);
+	secret_free(token);
+	return wait;
+}
+
+/* The sidecar: a cycle, then a jittered wait, until SIGTERM or SIGINT.
+ * A failure never ends it; returns the exit code. */
+static int run_sidecar(struct sync_settings *s,
+                       const struct sidecar_settings *c, struct kube **k,
+                       const sigset_t *sigs)
+{
+	struct sidecar sc;
+	struct vault *v = NULL;
+	struct errbuf e;
+	int64_t wait;
+	int rc = 1;
+
+	errbuf_clear(&e);
+	if (sidecar_start(&sc, c, &e) < 0)
+		goto out;
+	sc.token_path = s->token_path;
+	if (connect_kube(&s->kube, &sc.kube_observer, k, &e) < 0)
+		goto out;
+	s->vault.observer = &sc.vault_observer;
+	v = vault_new(&s->vault, &e);
+	if (v == NULL)
+		goto out;
+	log_msg("synchronizing secrets every %lldms",
+	        (long long)c->interval_ms);
+	for (;;) {
+		wait = sidecar_cycle(s, &sc, *k, v);
+		if (wait_or_signal(sigs, wait))
+			break;
+	}
+	log_msg("signal received - stop execution");
+	rc = 0;
+out:
+	if (rc != 0)
+		log_msg("failed to prepare synchronization of secrets: %s",
+		        e.msg);
+	vault_free(v);
+	sidecar_stop(&sc);
+	return rc;
+}
+
+int synchronizer_main(void)
+{
+	struct sync_settings s;
+	struct sidecar_settings c;
+	struct kube *k = NULL;
+	struct errbuf e;
+	sigset_t sigs;
+	int rc = 1;
+
+	errbuf_clear(&e);
+
+	/* Configuration, all of it, before any request. */
+	if (settings_from_env(&s, &c, &e) < 0) {
+		log_msg("failed to prepare synchronization of secrets: %s",
+		        e.msg);
+		settings_free(&s);
+		return 1;
+	}
+	log_msg("Using annotation [ %s ] to detect managed secrets",
+	        s.annotation);
+
+	/* The sidecar: SIGTERM and SIGINT are taken only between cycles;
+	 * the servers' threads, started later, inherit the mask. */
+	if (c.interval_ms > 0) {
+		sigemptyset(&sigs);
+		sigaddset(&sigs, SIGTERM);
+		sigaddset(&sigs, SIGINT);
+		if (sigprocmask(SIG_BLOCK, &sigs, NULL) != 0) {
+			log_msg("cannot block signals: %s", strerror(errno));
+			goto out;
+		}
+		rc = run_sidecar(&s, &c, &k, &sigs);
+		goto out;
+	}
+
+	/* The init container: Kubernetes, then one synchronization. */
+	if (connect_kube(&s.kube, NULL, &k, &e) < 0) {
+		log_msg("failed to prepare synchronization of secrets: %s",
+		        e.msg);
+		goto out;
+	}
+	rc = run_once(&s, k);
+out:
 	kube_free(k);
 	settings_free(&s);
 	return rc;

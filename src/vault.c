@@ -85,6 +85,7 @@ struct vault *vault_new(const struct vault_config *c, struct errbuf *e)
 	o.unix_socket = c->unix_socket;
 	o.proxy = c->proxy;
 	o.connect_timeout_ms = CONNECT_TIMEOUT_MS;
+	o.observer = c->observer;
 	v->http = http_client_new(&o, e);
 	if (v->http == NULL) {
 		errbuf_prefix(e, "cannot create the Vault client");

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "errbuf.h"
+#include "http.h"
 
 /* The Go client's environment (api-reference.md part C), parsed. */
 struct vault_config {
@@ -31,6 +32,9 @@ struct vault_config {
 	char *token;    /* VAULT_TOKEN (trimmed) or NULL; a secret */
 	char *wrap_ttl; /* VAULT_WRAP_TTL as given (validated) or NULL */
 	bool mfa_set;   /* VAULT_MFA was set (it has no effect) */
+	/* Not from the environment: told of each request (http.h); set by
+	 * the caller after vault_config_from_env, never freed here. */
+	const struct http_observer *observer;
 };
 
 /* Reads and validates every variable before any request is sent. On a

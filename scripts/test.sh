@@ -16,6 +16,8 @@ echo "== build"
 scripts/build.sh build
 echo "== tests"
 (cd build && ctest --output-on-failure -j2)
+echo "== hardening of the binary (PIE, RELRO, BIND_NOW, SSP, FORTIFY, NX)"
+scripts/check-hardening.sh --self-test build/vault-kubernetes
 
 echo "== images (buildah, no daemon; contents, config, --version in runc/crun)"
 packaging/build-image.sh build-image
@@ -27,6 +29,13 @@ echo "== tests under the sanitizers"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --output-on-failure -j2)
+echo "== end-to-end tests once under valgrind memcheck"
+# Any memcheck error or definite leak exits 99 and fails its test. The
+# renewer's timing tests (tokens of 2-3 s) cannot survive valgrind's
+# slowdown and are left out; the renewer still runs under memcheck in
+# test_faults, test_hygiene and test_metrics.
+(cd build && VK_VALGRIND=1 ctest -R '^e2e_' -E '^e2e_test_renewer' \
+	--output-on-failure -j2)
 echo "== fuzzing, a short bounded run of every target"
 scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 echo "== all tests passed"

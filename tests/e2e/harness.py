@@ -26,6 +26,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 BINARY = os.environ.get("VK_BINARY") or os.path.join(
     ROOT, "build", "vault-kubernetes")
 NAMESPACE = "default"
+# VK_VALGRIND=1 runs every helper under memcheck; an error or a definite
+# leak exits 99, which fails whatever test ran it.
+VALGRIND = (["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+             "--errors-for-leak-kinds=definite", "--track-fds=no"]
+            if os.environ.get("VK_VALGRIND") == "1" else [])
 
 _certs = None
 
@@ -141,7 +146,7 @@ class Env:
 
     # -- running -----------------------------------------------------------
     def command(self, helper):
-        return [BINARY, helper]
+        return VALGRIND + [BINARY, helper]
 
     def run(self, helper, timeout=60, **env):
         e = self.base_env()

@@ -62,6 +62,10 @@ static const struct var synchronizer_vars[] = {
      "required"},
     {"KUBERNETES_SERVICE_PORT", "API server port (set by Kubernetes)",
      "required"},
+    {"SYNC_INTERVAL", "run as a sidecar, synchronizing every interval",
+     "unset: once"},
+    {"HEALTH_ADDR", "sidecar: host:port serving /healthz", "off"},
+    {"METRICS_ADDR", "sidecar: host:port serving /metrics", "off"},
     {NULL, NULL, NULL},
 };
 
@@ -73,6 +77,7 @@ static const struct var renewer_vars[] = {
     {"VAULT_TOKEN_FILE_MODE", "mode of a token written after a new login",
      "0640"},
     {"HEALTH_ADDR", "host:port serving /healthz for probes", "off"},
+    {"METRICS_ADDR", "host:port serving /metrics (Prometheus)", "off"},
     {NULL, NULL, NULL},
 };
 

@@ -1,4 +1,4 @@
-/* metrics: the sidecar's counters, rendered in Prometheus text format. */
+/* metrics: the long-running helpers' counters, as Prometheus text. */
 #include "metrics.h"
 
 #include <pthread.h>
@@ -9,6 +9,7 @@
 #include <time.h>
 
 #define PREFIX "vault_kubernetes_"
+#define METRICS_PATH "/metrics"
 /* Distinct (server, method, status) series kept; later ones are summed
  * into one series per server (method OTHER, code "other"), so that a
  * misbehaving server cannot grow the table without bound. */
@@ -49,8 +50,17 @@ struct histogram {
 	double sum;
 };
 
+/* What an observer needs to find its counts. */
+struct observer_arg {
+	struct metrics *m;
+	enum metrics_server server;
+};
+
 struct metrics {
 	pthread_mutex_t lock;
+	enum metrics_helper helper;
+	struct observer_arg observer_args[METRICS_SERVERS];
+	struct http_observer observers[METRICS_SERVERS];
 	uint64_t counters[METRICS_COUNTERS];
 	double last_success; /* 0: never */
 	unsigned failures;
@@ -61,9 +71,17 @@ struct metrics {
 	struct histogram latency[METRICS_SERVERS][OUTCOMES];
 };
 
-struct metrics *metrics_new(void)
+static void observed(void *arg, const char *method, long status, double seconds)
+{
+	struct observer_arg *a = arg;
+
+	metrics_request(a->m, a->server, method, status, seconds);
+}
+
+struct metrics *metrics_new(enum metrics_helper helper)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
+	size_t i;
 
 	if (m == NULL)
 		return NULL;
@@ -71,7 +89,41 @@ struct metrics *metrics_new(void)
 		free(m);
 		return NULL;
 	}
+	m->helper = helper;
+	for (i = 0; i < METRICS_SERVERS; i++) {
+		m->observer_args[i].m = m;
+		m->observer_args[i].server = (enum metrics_server)i;
+		m->observers[i].done = observed;
+		m->observers[i].arg = &m->observer_args[i];
+	}
 	return m;
+}
+
+const struct http_observer *metrics_observer(struct metrics *m,
+                                             enum metrics_server server)
+{
+	if (m == NULL || server >= METRICS_SERVERS)
+		return NULL;
+	return &m->observers[server];
+}
+
+int metrics_serve(struct metrics *m, const char *addr, struct health *health,
+                  const char *health_addr, struct health **own,
+                  struct errbuf *e)
+{
+	*own = NULL;
+	if (health != NULL && health_addr != NULL &&
+	    strcmp(addr, health_addr) == 0) {
+		health_add_page(health, METRICS_PATH, METRICS_CONTENT_TYPE,
+		                metrics_render, m);
+		return 0;
+	}
+	*own = health_start_pages("METRICS_ADDR", addr, e);
+	if (*own == NULL)
+		return -1;
+	health_add_page(*own, METRICS_PATH, METRICS_CONTENT_TYPE,
+	                metrics_render, m);
+	return 0;
 }
 
 void metrics_free(struct metrics *m)
@@ -91,7 +143,7 @@ void metrics_add(struct metrics *m, enum metrics_counter c, uint64_t n)
 	(void)pthread_mutex_unlock(&m->lock);
 }
 
-void metrics_sync_succeeded(struct metrics *m, double unix_s)
+void metrics_succeeded(struct metrics *m, double unix_s)
 {
 	if (m == NULL || pthread_mutex_lock(&m->lock) != 0)
 		return;
@@ -195,7 +247,7 @@ static void family(FILE *f, const char *name, const char *type,
 	        help, name, type);
 }
 
-static void show_sync(FILE *f, const struct metrics *m, double now)
+static void show_sync(FILE *f, const struct metrics *m)
 {
 	static const char *const actions[] = {"created", "updated", "deleted",
 	                                      "unchanged"};
@@ -225,8 +277,30 @@ static void show_sync(FILE *f, const struct metrics *m, double now)
 	if (m->last_success > 0)
 		fprintf(f, PREFIX "sync_last_success_timestamp_seconds %.3f\n",
 		        m->last_success);
+}
+
+static void show_renewer(FILE *f, const struct metrics *m)
+{
+	family(f, "renewals_total", "counter", "Successful token renewals.");
+	fprintf(f, PREFIX "renewals_total %llu\n",
+	        (unsigned long long)m->counters[METRICS_RENEWALS]);
+	family(f, "renewals_failed_total", "counter",
+	       "Token renewals that failed.");
+	fprintf(f, PREFIX "renewals_failed_total %llu\n",
+	        (unsigned long long)m->counters[METRICS_RENEWALS_FAILED]);
+	family(f, "last_renewal_timestamp_seconds", "gauge",
+	       "Unix time of the last successful renewal (absent before "
+	       "the first).");
+	if (m->last_success > 0)
+		fprintf(f, PREFIX "last_renewal_timestamp_seconds %.3f\n",
+		        m->last_success);
+}
+
+static void show_token(FILE *f, const struct metrics *m, double now)
+{
 	family(f, "token_ttl_seconds", "gauge",
 	       "Seconds the Vault token has left, from its last lookup "
+	       "or renewal "
 	       "(absent when unknown or when it never expires).");
 	if (m->token_expiry > 0)
 		fprintf(f, PREFIX "token_ttl_seconds %.0f\n",
@@ -314,7 +388,11 @@ char *metrics_render(void *arg, size_t *len)
 		free(text);
 		return NULL;
 	}
-	show_sync(f, m, (double)time(NULL));
+	if (m->helper == METRICS_RENEWER)
+		show_renewer(f, m);
+	else
+		show_sync(f, m);
+	show_token(f, m, (double)time(NULL));
 	show_requests(f, m);
 	(void)pthread_mutex_unlock(&m->lock);
 	ok = !ferror(f);

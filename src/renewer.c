@@ -13,6 +13,7 @@
 #include "helpers.h"
 #include "log.h"
 #include "login.h"
+#include "metrics.h"
 #include "parse.h"
 #include "tokenfile.h"
 #include "vault.h"
@@ -29,7 +30,8 @@
 
 struct renew_settings {
 	const char *token_path;
-	const char *health_addr; /* NULL: no /healthz */
+	const char *health_addr;  /* NULL: no /healthz */
+	const char *metrics_addr; /* NULL: no /metrics */
 	int64_t increment_s;
 	bool reauth;
 	bool revoke_on_exit;
@@ -48,6 +50,8 @@ struct renew_state {
 	unsigned failures; /* consecutive failures of the current step */
 	bool renewable;    /* false: never renew, log in or wait it out */
 	struct health *health;
+	struct health *metrics_server; /* NULL: none, or on /healthz's */
+	struct metrics *metrics;       /* NULL when METRICS_ADDR is unset */
 };
 
 /* The loop's next step and how long to sleep before it. */
@@ -118,7 +122,6 @@ static enum wake wait_or_signal(const sigset_t *set, int64_t ms)
 static int settings_from_env(struct renew_settings *s, struct errbuf *e)
 {
 	const char *mode = getenv("VAULT_TOKEN_FILE_MODE");
-	const char *metrics = getenv("METRICS_ADDR");
 	int64_t ttl_ns = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -143,11 +146,9 @@ static int settings_from_env(struct renew_settings *s, struct errbuf *e)
 	s->health_addr = getenv("HEALTH_ADDR");
 	if (s->health_addr != NULL && s->health_addr[0] == '\0')
 		s->health_addr = NULL;
-	/* LIMITATION: the metrics endpoint is not built yet; refusing it
-	 * beats a scrape target that can never answer. */
-	if (metrics != NULL && metrics[0] != '\0')
-		return errbuf_set(e, "METRICS_ADDR: not supported by this "
-		                     "version; unset it");
+	s->metrics_addr = getenv("METRICS_ADDR");
+	if (s->metrics_addr != NULL && s->metrics_addr[0] == '\0')
+		s->metrics_addr = NULL;
 	if (s->reauth && login_config_from_env(&s->login, e) < 0)
 		return errbuf_prefix(e, "VAULT_REAUTH is set but the login "
 		                        "settings are incomplete");
@@ -396,8 +397,11 @@ static struct plan renew_step(const struct renew_settings *s, struct vault *v,
 	rc = vault_renew_self(v, s->increment_s, &auth, &e);
 	lease = auth.lease_duration;
 	vault_auth_free(&auth);
+	metrics_add(st->metrics,
+	            rc < 0 ? METRICS_RENEWALS_FAILED : METRICS_RENEWALS, 1);
 	if (rc < 0)
 		return renew_failed(s, v, st, &e);
+	metrics_succeeded(st->metrics, (double)time(NULL));
 	return renewed(s, st, lease);
 }
 
@@ -499,6 +503,11 @@ static int renew_loop(const struct renew_settings *s, struct vault *v,
 		case DO_FAIL:
 			break;
 		}
+		metrics_set_token_expiry(
+		    st->metrics,
+		    alive(st)
+		        ? (double)time(NULL) + (st->expiry_ms - now_ms()) / 1e3
+		        : 0);
 	}
 }
 
@@ -584,6 +593,21 @@ int renewer_main(void)
 		}
 	}
 
+	/* Metrics, beside /healthz or on an address of their own. */
+	if (s.metrics_addr != NULL) {
+		st.metrics = metrics_new(METRICS_RENEWER);
+		if (st.metrics == NULL) {
+			log_msg("token-renewer cannot start: out of memory");
+			goto out;
+		}
+		if (metrics_serve(st.metrics, s.metrics_addr, st.health,
+		                  s.health_addr, &st.metrics_server, &e) < 0) {
+			log_msg("token-renewer cannot start: %s", e.msg);
+			goto out;
+		}
+		s.vault.observer = metrics_observer(st.metrics, METRICS_VAULT);
+	}
+
 	/* Vault and the token. */
 	v = vault_new(&s.vault, &e);
 	if (v == NULL || first_step(&s, v, &st, &first, &e) < 0) {
@@ -604,8 +628,10 @@ int renewer_main(void)
 	}
 out:
 	health_stop(st.health);
+	health_stop(st.metrics_server);
 	secret_free(st.token);
 	vault_free(v);
+	metrics_free(st.metrics);
 	settings_free(&s);
 	return rc;
 }

@@ -37,7 +37,6 @@
 /* Each wait is the interval (or the backoff) +- 10%, so that the
  * sidecars of many replicas do not reach Vault in step. */
 #define JITTER 0.1
-#define METRICS_PATH "/metrics"
 
 /* The sidecar mode's settings; interval_ms 0 means run once. */
 struct sidecar_settings {
@@ -52,10 +51,8 @@ struct sidecar {
 	const struct sidecar_settings *cfg;
 	const char *token_path;
 	struct health *health;
-	struct health
-	    *metrics_server;     /* NULL when /metrics shares /healthz's */
-	struct metrics *metrics; /* NULL when METRICS_ADDR is unset */
-	struct http_observer vault_observer;
+	struct health *metrics_server; /* NULL: none, or on /healthz's */
+	struct metrics *metrics;       /* NULL when METRICS_ADDR is unset */
 	struct http_observer kube_observer;
 	atomic_ulong created;
 	atomic_ulong updated;
@@ -254,14 +251,6 @@ static bool wait_or_signal(const sigset_t *set, int64_t ms)
 	}
 }
 
-static void vault_seen(void *arg, const char *method, long status,
-                       double seconds)
-{
-	struct sidecar *sc = arg;
-
-	metrics_request(sc->metrics, METRICS_VAULT, method, status, seconds);
-}
-
 /* Kubernetes answers also tell what the cycle wrote: a successful POST
  * created a Secret, a PUT updated one, a DELETE removed one. */
 static void kube_seen(void *arg, const char *method, long status,
@@ -291,8 +280,6 @@ static int sidecar_start(struct sidecar *sc, const struct sidecar_settings *c,
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->cfg = c;
-	sc->vault_observer.done = vault_seen;
-	sc->vault_observer.arg = sc;
 	sc->kube_observer.done = kube_seen;
 	sc->kube_observer.arg = sc;
 	if (c->health_addr != NULL) {
@@ -302,22 +289,11 @@ static int sidecar_start(struct sidecar *sc, const struct sidecar_settings *c,
 	}
 	if (c->metrics_addr == NULL)
 		return 0;
-	sc->metrics = metrics_new();
+	sc->metrics = metrics_new(METRICS_SYNCHRONIZER);
 	if (sc->metrics == NULL)
 		return errbuf_set(e, "out of memory");
-	if (sc->health != NULL &&
-	    strcmp(c->metrics_addr, c->health_addr) == 0) {
-		health_add_page(sc->health, METRICS_PATH, METRICS_CONTENT_TYPE,
-		                metrics_render, sc->metrics);
-		return 0;
-	}
-	sc->metrics_server =
-	    health_start_pages("METRICS_ADDR", c->metrics_addr, e);
-	if (sc->metrics_server == NULL)
-		return -1;
-	health_add_page(sc->metrics_server, METRICS_PATH, METRICS_CONTENT_TYPE,
-	                metrics_render, sc->metrics);
-	return 0;
+	return metrics_serve(sc->metrics, c->metrics_addr, sc->health,
+	                     c->health_addr, &sc->metrics_server, e);
 }
 
 static void sidecar_stop(struct sidecar *sc)
@@ -373,7 +349,7 @@ static int64_t cycle_succeeded(struct sidecar *sc, const struct plan *p)
 			wanted++;
 	unchanged = wanted > created + updated ? wanted - created - updated : 0;
 	metrics_add(sc->metrics, METRICS_UNCHANGED, unchanged);
-	metrics_sync_succeeded(sc->metrics, (double)time(NULL));
+	metrics_succeeded(sc->metrics, (double)time(NULL));
 	metrics_set_failures(sc->metrics, 0);
 	if (sc->failures > 0)
 		log_msg("synchronization recovered after %u failed cycles",
@@ -488,7 +464,7 @@ static int run_sidecar(struct sync_settings *s,
 	sc.token_path = s->token_path;
 	if (connect_kube(&s->kube, &sc.kube_observer, k, &e) < 0)
 		goto out;
-	s->vault.observer = &sc.vault_observer;
+	s->vault.observer = metrics_observer(sc.metrics, METRICS_VAULT);
 	v = vault_new(&s->vault, &e);
 	if (v == NULL)
 		goto out;

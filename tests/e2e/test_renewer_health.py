@@ -104,12 +104,6 @@ class RenewerHealthTest(RenewerTest):
         self.assertEqual(r.code, 1, r)
         self.assertLog(r, r"HEALTH_ADDR: cannot serve on")
 
-    def test_metrics_addr_still_refused(self):
-        self.login()
-        r = self.finish(self.start(METRICS_ADDR="127.0.0.1:9090"))
-        self.assertEqual(r.code, 1, r)
-        self.assertLog(r, r"METRICS_ADDR: not supported")
-
 
 class RenewerIdleTest(RenewerTest):
     def test_idle_between_renewals(self):

@@ -35,7 +35,7 @@ static char *render(struct metrics *m)
 
 static void test_empty(void)
 {
-	struct metrics *m = metrics_new();
+	struct metrics *m = metrics_new(METRICS_SYNCHRONIZER);
 	char *text = render(m);
 
 	CHECK(strstr(text, "\nvault_kubernetes_sync_cycles_total 0\n") != NULL);
@@ -52,14 +52,14 @@ static void test_empty(void)
 
 static void test_counts(void)
 {
-	struct metrics *m = metrics_new();
+	struct metrics *m = metrics_new(METRICS_SYNCHRONIZER);
 	char *text;
 
 	metrics_add(m, METRICS_CYCLES, 3);
 	metrics_add(m, METRICS_CYCLES_FAILED, 1);
 	metrics_add(m, METRICS_UNCHANGED, 7);
 	metrics_set_failures(m, 1);
-	metrics_sync_succeeded(m, 1800000000.25);
+	metrics_succeeded(m, 1800000000.25);
 	metrics_request(m, METRICS_VAULT, "GET", 200, 0.003);
 	metrics_request(m, METRICS_VAULT, "GET", 200, 100.0);
 	metrics_request(m, METRICS_KUBE, "PUT", 0, 0.2);
@@ -93,7 +93,7 @@ static void test_counts(void)
 /* A server answering with ever new statuses cannot grow the table. */
 static void test_series_bounded(void)
 {
-	struct metrics *m = metrics_new();
+	struct metrics *m = metrics_new(METRICS_SYNCHRONIZER);
 	char *text;
 	long status;
 	int series;
@@ -114,11 +114,32 @@ static void test_series_bounded(void)
 	metrics_free(m);
 }
 
+/* The token-renewer shows its own families, not the synchronizer's. */
+static void test_renewer(void)
+{
+	struct metrics *m = metrics_new(METRICS_RENEWER);
+	char *text;
+
+	metrics_add(m, METRICS_RENEWALS, 2);
+	metrics_add(m, METRICS_RENEWALS_FAILED, 1);
+	metrics_succeeded(m, 1800000000.0);
+	metrics_set_token_expiry(m, 1.0); /* long past: shown as 0 */
+	text = render(m);
+	CHECK(strstr(text, "\nvault_kubernetes_renewals_total 2\n"));
+	CHECK(strstr(text, "\nvault_kubernetes_renewals_failed_total 1\n"));
+	CHECK(strstr(text, "\nvault_kubernetes_last_renewal_timestamp_seconds "
+	                   "1800000000.000\n"));
+	CHECK(strstr(text, "\nvault_kubernetes_token_ttl_seconds 0\n"));
+	CHECK(strstr(text, "sync_") == NULL);
+	free(text);
+	metrics_free(m);
+}
+
 static void test_null_is_harmless(void)
 {
 	metrics_add(NULL, METRICS_CYCLES, 1);
 	metrics_set_failures(NULL, 2);
-	metrics_sync_succeeded(NULL, 1.0);
+	metrics_succeeded(NULL, 1.0);
 	metrics_set_token_expiry(NULL, 1.0);
 	metrics_request(NULL, METRICS_VAULT, "GET", 200, 0.1);
 	metrics_free(NULL);
@@ -130,6 +151,7 @@ int main(void)
 	test_empty();
 	test_counts();
 	test_series_bounded();
+	test_renewer();
 	test_null_is_harmless();
 	return check_done("test_metrics");
 }

@@ -160,7 +160,7 @@ class VaultFaultsTest(FaultTest):
                 self.env.vault.clear_faults()
                 self.env.vault.reset_counters()
                 self.inject_vault(RENEW, spec)
-                p = self.env.spawn("token-renewer", VAULT_TTL="2s", **extra)
+                p = self.env.spawn("token-renewer", **extra)
                 self.addCleanup(lambda p=p: p.poll() is None and p.kill())
                 self.assertTrue(wait_for(lambda: self.env.vault.count(
                     None, RENEW) >= 1, 20))

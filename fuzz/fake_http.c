@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,8 @@ static const uint8_t *script;
 static size_t script_len;
 static size_t script_pos;
 static size_t requests;
-static _Thread_local int skip_sleep;
+static atomic_int skip_sleep;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *log_method[FAKE_HTTP_LOG];
 static char *log_url[FAKE_HTTP_LOG];
 
@@ -174,8 +177,25 @@ static long status_of(const uint8_t *p, size_t len, size_t *skip)
 	return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
 }
 
+static int fake_do(struct http_client *c, const struct http_request *req,
+                   struct http_response *resp, struct errbuf *e);
+
 int http_do(struct http_client *c, const struct http_request *req,
             struct http_response *resp, struct errbuf *e)
+{
+	int rc;
+
+	/* The synchronizer may read from several threads. */
+	if (pthread_mutex_lock(&lock) != 0)
+		abort();
+	rc = fake_do(c, req, resp, e);
+	if (pthread_mutex_unlock(&lock) != 0)
+		abort();
+	return rc;
+}
+
+static int fake_do(struct http_client *c, const struct http_request *req,
+                   struct http_response *resp, struct errbuf *e)
 {
 	size_t start, end, skip, i;
 

@@ -24,8 +24,8 @@ size_t fake_http_requests(void);
 const char *fake_http_method(size_t i);
 const char *fake_http_url(size_t i);
 
-/* While set, nanosleep returns at once (back-offs cost no time); only
- * for the calling thread, so the fuzzer's own threads still sleep. */
+/* While set, nanosleep returns at once (back-offs cost no time). Set
+ * only around a run of the code under test. */
 void fake_sleep_skip(int on);
 
 /* Writes text to dir/name (0600); aborts on failure. For setting up the

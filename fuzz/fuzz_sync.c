@@ -30,6 +30,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	           "secret/k8s/dir/",
 	           1) != 0 ||
 	    setenv("SYNCHRONIZER_LABELS", "team=fuzz", 1) != 0 ||
+	    /* one reader: answers are taken in a reproducible order */
+	    setenv("SYNCHRONIZER_CONCURRENCY", "1", 1) != 0 ||
 	    setenv("KUBERNETES_SERVICE_HOST", "kube.test", 1) != 0 ||
 	    setenv("KUBERNETES_SERVICE_PORT", "443", 1) != 0)
 		abort();

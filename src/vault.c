@@ -320,6 +320,7 @@ static int login(struct vault *v, const char *mount, const char *k1,
 	c.body = body;
 	c.body_len = len;
 	c.secret = true;
+	c.redact = v2;
 	c.wrap = v->wrap_ttl != NULL || v->wrap_broken;
 	ret = auth_call(v, &c, out, e);
 out:

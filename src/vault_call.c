@@ -32,13 +32,48 @@ bool vault_status_transient(long s)
 	       (s >= 500 && s <= 599 && s != 501);
 }
 
-/* "<METHOD> <URL>: <status>: <Vault's errors or an excerpt>". */
+/* Appends s to b with every occurrence of the secrets (the token sent, a
+ * JWT or secret ID of the request) replaced by a mark: a server or proxy
+ * that quotes them back must not get them into a log line. */
+static void sbuf_redacted(struct sbuf *b, const char *s,
+                          const char *const *secrets, size_t n_secrets)
+{
+	const char *hit;
+	size_t i, n, at;
+
+	while (*s != '\0') {
+		hit = NULL;
+		n = 0;
+		for (i = 0; i < n_secrets; i++) {
+			const char *h;
+
+			if (secrets[i] == NULL || strlen(secrets[i]) < 4)
+				continue;
+			h = strstr(s, secrets[i]);
+			if (h != NULL && (hit == NULL || h < hit)) {
+				hit = h;
+				n = strlen(secrets[i]);
+			}
+		}
+		at = hit != NULL ? (size_t)(hit - s) : strlen(s);
+		sbuf_put(b, s, at);
+		if (hit == NULL)
+			return;
+		sbuf_str(b, "<redacted>");
+		s = hit + n;
+	}
+}
+
+/* "<METHOD> <URL>: <status>: <Vault's errors or an excerpt>". The
+ * request's secrets are removed before anything is cut to length. */
 int vault_answer_error(const struct call *c, const struct answer *a,
                        struct errbuf *e)
 {
 	const struct http_response *r = &a->resp;
+	const char *secrets[2] = {a->token, c->redact};
 	json_object *root = vault_json_parse(r->body, r->body_len);
 	json_object *errs = vault_json_get(root, "errors");
+	struct sbuf raw = {0};
 	struct sbuf b = {0};
 	char note[64];
 	size_t i, n;
@@ -49,21 +84,29 @@ int vault_answer_error(const struct call *c, const struct answer *a,
 			json_object *s = json_object_array_get_idx(errs, i);
 
 			if (json_object_is_type(s, json_type_string))
-				sbuf_vault_error(&b, json_object_get_string(s));
+				sbuf_vault_error(&raw,
+				                 json_object_get_string(s));
 		}
+		if (raw.len > 0 && !raw.oom)
+			sbuf_redacted(&b, raw.p, secrets, 2);
 	} else if (r->body_len > 0 && c->secret) {
 		(void)snprintf(note, sizeof(note), "(%s body of %zu bytes)",
 		               root != NULL ? "unexpected JSON" : "non-JSON",
 		               r->body_len);
 		sbuf_str(&b, note);
 	} else if (r->body_len > 0) {
-		sbuf_excerpt(&b, r->body, r->body_len);
+		sbuf_redacted(&raw, r->body, secrets, 2);
+		if (raw.len > 0 && !raw.oom)
+			sbuf_excerpt(&b, raw.p, raw.len);
 	}
 	errbuf_set(e, "%s %s: %ld%s%s", c->method, a->url, r->status,
 	           b.len > 0 && !b.oom ? ": " : "",
 	           b.len > 0 && !b.oom ? b.p : "");
 	e->status = r->status;
 	e->transient = vault_status_transient(r->status);
+	vault_wipe_const(raw.p, raw.len);
+	vault_wipe_const(b.p, b.len);
+	free(raw.p);
 	free(b.p);
 	vault_json_wipe_put(root);
 	return -1;
@@ -501,6 +544,7 @@ int vault_call(struct vault *v, const struct call *c, struct answer *a,
 	int hops;
 
 	memset(a, 0, sizeof(*a));
+	a->token = v->token;
 	/* Go would wrap every request; here only the authenticator's login
 	 * is, and a helper that sends anything else says so once. */
 	if (v->wrap_env && !c->wrap && !v->wrap_warned) {

@@ -46,14 +46,18 @@ struct call {
 	bool list;
 	const char *body;
 	size_t body_len;
-	bool secret; /* the answer may hold a token: never quote it */
-	bool wrap;   /* send X-Vault-Wrap-TTL when one is set */
+	bool secret;        /* the answer may hold a token: never quote it */
+	const char *redact; /* a secret the request carries (a JWT, a secret
+	                     * ID): never echoed in an error, even when Vault
+	                     * quotes it back */
+	bool wrap;          /* send X-Vault-Wrap-TTL when one is set */
 };
 
 /* The final answer of a request and the URL that gave it. */
 struct answer {
 	struct http_response resp;
 	char *url;
+	const char *token; /* the token sent (borrowed), redacted from errors */
 };
 
 /* A growing string; oom is sticky so that callers check once. */

@@ -149,13 +149,6 @@ class HygieneTest(unittest.TestCase):
         self.assertIn("secrets successfully synchronized", text)
         self.assertGreaterEqual(self.runs, 9)
 
-    # BUG (src/vault_call.c, answer_error): Vault's "errors" texts, and
-    # excerpts of non-JSON error bodies on non-login calls, are copied
-    # into the error line verbatim, so a server (or a proxy) that echoes
-    # the JWT, the AppRole secret ID or the Vault token we sent gets it
-    # logged. Fix: redact the request's secrets (token, login body
-    # values) from the message before it leaves the Vault client.
-    @unittest.expectedFailure
     def test_vault_errors_that_echo_the_jwt_print_no_jwt(self):
         env = self.world()
         env.vault.inject(r"auth/kubernetes/login", status=400, body={
@@ -166,13 +159,6 @@ class HygieneTest(unittest.TestCase):
         self.assertEqual(self.run_helper(env, "authenticator"), 1)
         self.scan()
 
-    # BUG (src/vault_call.c, answer_error): Vault's "errors" texts, and
-    # excerpts of non-JSON error bodies on non-login calls, are copied
-    # into the error line verbatim, so a server (or a proxy) that echoes
-    # the JWT, the AppRole secret ID or the Vault token we sent gets it
-    # logged. Fix: redact the request's secrets (token, login body
-    # values) from the message before it leaves the Vault client.
-    @unittest.expectedFailure
     def test_vault_errors_that_echo_the_secret_id_print_no_secret_id(self):
         env = self.world()
         role_id, secret_id = env.vault.add_approle(
@@ -185,13 +171,6 @@ class HygieneTest(unittest.TestCase):
             VAULT_SECRET_ID=secret_id), 1)
         self.scan()
 
-    # BUG (src/vault_call.c, answer_error): Vault's "errors" texts, and
-    # excerpts of non-JSON error bodies on non-login calls, are copied
-    # into the error line verbatim, so a server (or a proxy) that echoes
-    # the JWT, the AppRole secret ID or the Vault token we sent gets it
-    # logged. Fix: redact the request's secrets (token, login body
-    # values) from the message before it leaves the Vault client.
-    @unittest.expectedFailure
     def test_vault_errors_that_echo_the_token_print_no_token(self):
         env = self.world()
         self.assertEqual(self.run_helper(env, "authenticator"), 0)

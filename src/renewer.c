@@ -362,7 +362,10 @@ static struct plan renew_failed(const struct renew_settings *s, struct vault *v,
 {
 	int64_t wait;
 
-	if (e->transient && !expired(st)) {
+	/* As Vault's lifetime watcher: only a definitive answer (403, or a
+	 * 400 such as "lease is not renewable") ends the token; anything
+	 * else, a malformed answer included, is retried until expiry. */
+	if (e->status != 403 && e->status != 400 && !expired(st)) {
 		st->failures++;
 		wait = backoff_ms(st);
 		log_msg("token renewal failed, retrying in %lldms: %s",

@@ -178,12 +178,6 @@ class VaultFaultsTest(FaultTest):
         self.renewer_under(["refused", "timeout", "reset", "500", "503",
                             "429", "412"])
 
-    # BUG (src/renewer.c renew_failed with the Vault client's answer_fail,
-    # which marks the error non-transient): a renewal answered 200 with a
-    # truncated, non-JSON, wrong-typed or oversized body ends the renewer
-    # (exit 1 without VAULT_REAUTH), although such an answer says nothing
-    # about the token; a proxy's glitch then stops all renewals of the pod.
-    @unittest.expectedFailure
     def test_renewer_malformed_answer_faults(self):
         self.renewer_under(["truncated", "non-JSON", "wrong-typed",
                             "enormous"])

@@ -5,6 +5,7 @@
 
 #include "helpers.h"
 #include "log.h"
+#include "secmem.h"
 
 /* One environment variable a helper reads, for --help. */
 struct var {
@@ -162,7 +163,7 @@ static int run(const struct helper *h)
 {
 	int rc;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (secmem_curl_init() < 0) {
 		log_msg("cannot initialise libcurl");
 		return 1;
 	}

@@ -504,11 +504,8 @@ static int prep_all(struct reads *r, struct vault *v, struct errbuf *e)
 
 /* Clients for `want` workers: v, then more made from the same
  * configuration. v has given the configuration's warnings; the extra
- * clients are made without the settings that only warn (MFA) or only
- * apply to logins (wrapping).
- * LIMITATION: the Vault client warns about VAULT_SKIP_VERIFY whenever
- * one is made, so that warning is printed once per worker; the client
- * offers no way to make a second one quietly. */
+ * clients are made quietly and without the setting that only applies to
+ * logins (wrapping). */
 static int vault_clients(struct reads *r, struct vault *v, const char *token,
                          size_t want, struct errbuf *e)
 {
@@ -517,7 +514,7 @@ static int vault_clients(struct reads *r, struct vault *v, const char *token,
 
 	c.token = NULL;
 	c.wrap_ttl = NULL; /* reads are never wrapped; v warns once */
-	c.mfa_set = false;
+	c.quiet = true;
 	r->clients = calloc(want, sizeof(*r->clients));
 	if (r->clients == NULL)
 		return errbuf_set(e, "out of memory");

@@ -111,10 +111,10 @@ struct vault *vault_new(const struct vault_config *c, struct errbuf *e)
 	v->rng |= 1;
 	if (vault_set_token(v, c->token, e) < 0)
 		goto out;
-	if (c->skip_verify)
+	if (c->skip_verify && !c->quiet)
 		log_msg("WARNING: VAULT_SKIP_VERIFY is set - the certificate "
 		        "of the Vault server is not verified");
-	if (c->mfa_set)
+	if (c->mfa_set && !c->quiet)
 		log_msg("WARNING: VAULT_MFA is set but has no effect - "
 		        "unattended logins cannot answer MFA");
 	ret = v;

@@ -32,6 +32,8 @@ struct vault_config {
 	char *token;    /* VAULT_TOKEN (trimmed) or NULL; a secret */
 	char *wrap_ttl; /* VAULT_WRAP_TTL as given (validated) or NULL */
 	bool mfa_set;   /* VAULT_MFA was set (it has no effect) */
+	bool quiet;     /* make no start-up warnings: an extra client of a run
+	                 * whose first client has given them */
 	/* Not from the environment: told of each request (http.h); set by
 	 * the caller after vault_config_from_env, never freed here. */
 	const struct http_observer *observer;

@@ -101,6 +101,17 @@ class ConcurrencyTest(E2ETest):
                          ["s%03d" % i for i in range(1, n, 2)])
         self.assertEqual(self.env.secret_data("s099"), {"k": b"gen2-099"})
 
+    def test_start_up_warnings_once_whatever_the_workers(self):
+        self.seed(32)
+        self.login()
+        r = self.env.run("synchronizer", VAULT_SECRETS=MANY,
+                         SYNCHRONIZER_CONCURRENCY="8",
+                         VAULT_SKIP_VERIFY="true", VAULT_MFA="x")
+        self.assertEqual(r.code, 0, r)
+        for pattern in (r"VAULT_SKIP_VERIFY is set", r"VAULT_MFA is set"):
+            self.assertEqual(
+                sum(1 for l in r.lines if re.search(pattern, l)), 1, r)
+
     def test_log_identical_to_a_run_one_at_a_time(self):
         env = self.env
         env.vault.enable_kv("kv1/", version=1)

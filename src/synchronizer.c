@@ -447,12 +447,13 @@ out:
 }
 
 /* The sidecar: a cycle, then a jittered wait, until SIGTERM or SIGINT.
- * A failure never ends it; returns the exit code. */
+ * A failure never ends it; returns the exit code. The clients live no
+ * longer than the observers they report to. */
 static int run_sidecar(struct sync_settings *s,
-                       const struct sidecar_settings *c, struct kube **k,
-                       const sigset_t *sigs)
+                       const struct sidecar_settings *c, const sigset_t *sigs)
 {
 	struct sidecar sc;
+	struct kube *k = NULL;
 	struct vault *v = NULL;
 	struct errbuf e;
 	int64_t wait;
@@ -462,7 +463,7 @@ static int run_sidecar(struct sync_settings *s,
 	if (sidecar_start(&sc, c, &e) < 0)
 		goto out;
 	sc.token_path = s->token_path;
-	if (connect_kube(&s->kube, &sc.kube_observer, k, &e) < 0)
+	if (connect_kube(&s->kube, &sc.kube_observer, &k, &e) < 0)
 		goto out;
 	s->vault.observer = metrics_observer(sc.metrics, METRICS_VAULT);
 	v = vault_new(&s->vault, &e);
@@ -471,7 +472,7 @@ static int run_sidecar(struct sync_settings *s,
 	log_msg("synchronizing secrets every %lldms",
 	        (long long)c->interval_ms);
 	for (;;) {
-		wait = sidecar_cycle(s, &sc, *k, v);
+		wait = sidecar_cycle(s, &sc, k, v);
 		if (wait_or_signal(sigs, wait))
 			break;
 	}
@@ -482,6 +483,9 @@ out:
 		log_msg("failed to prepare synchronization of secrets: %s",
 		        e.msg);
 	vault_free(v);
+	kube_free(k);
+	s->vault.observer = NULL;
+	s->kube.observer = NULL;
 	sidecar_stop(&sc);
 	return rc;
 }
@@ -517,7 +521,7 @@ int synchronizer_main(void)
 			log_msg("cannot block signals: %s", strerror(errno));
 			goto out;
 		}
-		rc = run_sidecar(&s, &c, &k, &sigs);
+		rc = run_sidecar(&s, &c, &sigs);
 		goto out;
 	}
 

@@ -77,10 +77,14 @@ class SoakTest(E2ETest):
         print("\nseconds rss_kib fds cycles")
         for row in samples:
             print("%7d %7d %3d %6d" % row)
-        # Flat: after the first minute (allocator and TLS caches warm),
-        # RSS grows by less than 256 KiB and descriptors not at all.
+        # Flat: after the first minute (allocator arenas and TLS caches
+        # warm), descriptors do not grow at all, and RSS by less than half
+        # a KiB per cycle: a leak of 1 KiB per cycle would show twice
+        # that. (Measured: 220 KiB over 540 cycles, slowing down.)
         warm = [x for x in samples if x[0] >= 60]
-        self.assertLess(max(x[1] for x in warm) - warm[0][1], 256)
+        cycles = warm[-1][3] - warm[0][3]
+        self.assertLess(max(x[1] for x in warm) - warm[0][1],
+                        max(256, cycles // 2))
         self.assertEqual(max(x[2] for x in warm), warm[0][2])
         self.assertGreater(samples[-1][3], SOAK_S * 0.8)
 

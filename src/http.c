@@ -19,7 +19,7 @@ struct http_client {
 	CURL *curl;
 	char curl_err[CURL_ERROR_SIZE];
 	char *server_name; /* rewrite the URL host to this, connect to it */
-	bool via_socket;   /* a unix socket: never a proxy */
+	char *socket_path; /* a unix socket (never a proxy), or NULL */
 	bool proxy_env;    /* choose the proxy per request from these: */
 	char *http_proxy;  /* HTTP_PROXY / http_proxy, or NULL */
 	char *https_proxy; /* HTTPS_PROXY / https_proxy, or NULL */
@@ -182,7 +182,9 @@ static int proxy_setup(struct http_client *c, const struct http_options *o,
 	const char *v;
 
 	if (o->unix_socket != NULL) {
-		c->via_socket = true;
+		c->socket_path = strdup(o->unix_socket);
+		if (c->socket_path == NULL)
+			return errbuf_set(e, "out of memory");
 		if (curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH,
 		                     o->unix_socket) != CURLE_OK ||
 		    curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK)
@@ -298,6 +300,7 @@ void http_client_free(struct http_client *c)
 	if (c->curl != NULL)
 		curl_easy_cleanup(c->curl);
 	free(c->server_name);
+	free(c->socket_path);
 	free(c->http_proxy);
 	free(c->https_proxy);
 	free(c->no_proxy);
@@ -656,6 +659,10 @@ static int transport_error(struct http_client *c,
 	else if (tls != NULL)
 		errbuf_set(e, "%s %s: %s (%s)", req->method, req->url, tls,
 		           cause);
+	else if (c->socket_path != NULL)
+		/* The URL's host is a placeholder: name the socket instead. */
+		errbuf_set(e, "%s %s: %s (through unix socket %s)", req->method,
+		           req->url, cause, c->socket_path);
 	else
 		errbuf_set(e, "%s %s: %s", req->method, req->url, cause);
 	e->transient = transient_code(rc);
@@ -735,7 +742,7 @@ int http_do(struct http_client *c, const struct http_request *req,
 		return errbuf_set(e, "invalid HTTP request");
 	if (headers_build(req, &hdrs, e) < 0)
 		goto out;
-	if (c->server_name != NULL && !c->via_socket &&
+	if (c->server_name != NULL && c->socket_path == NULL &&
 	    target_rewrite(c, req->url, &rewritten, &connect_to, &hdrs, e) < 0)
 		goto out;
 	if (method_set(c->curl, req, e) < 0 ||

@@ -252,25 +252,31 @@ class ConcurrencyTest(E2ETest):
                 self.assertEqual(self.env.secret_data(name),
                                  {"k": b"value-%03d-gen1" % i})
 
-    def test_latency_is_paid_per_batch(self):
+    def test_requests_overlap_up_to_the_bound(self):
+        # Speed itself is measured by bench/, not asserted here: this test
+        # shows the structure that makes it, requests really overlapping
+        # (each answer takes 20 ms, so eight workers must meet in flight).
         n = 64
         self.seed(n)
         self.login()
         self.latency(0.02)
         one, t1 = self.sync(1)
         self.assertEqual(one.code, 0, one)
+        self.assertEqual(self.env.vault.max_in_flight, 1)
         for name in list(self.env.kube.secrets(NAMESPACE)):
             self.env.kube.delete_secret(NAMESPACE, name)
         eight, t8 = self.sync(8)
         self.assertEqual(eight.code, 0, eight)
         self.assertEqual(eight.lines, one.lines)
         self.assertEqual(len(self.env.kube.secrets(NAMESPACE)), n)
+        for name, d in (("vault", self.env.vault), ("kube", self.env.kube)):
+            self.assertGreaterEqual(d.max_in_flight, 4,
+                                    "%s: at most %d in flight" %
+                                    (name, d.max_in_flight))
+            self.assertLessEqual(d.max_in_flight, 8)
         sys.stderr.write("\n64 secrets at 20 ms: concurrency 1 %.2fs, "
-                         "8 %.2fs\n" % (t1, t8))
-        # About 2 x 64 requests: ~2.6 s one at a time, ~0.35 s by eight.
-        self.assertLess(t8, 0.5 * t1, "concurrency 8: %.2fs, 1: %.2fs"
-                        % (t8, t1))
-
+                         "8 %.2fs (information, not asserted)\n"
+                         % (t1, t8))
 
 if __name__ == "__main__":
     import unittest

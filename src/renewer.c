@@ -591,7 +591,8 @@ int renewer_main(void)
 	if (s.health_addr != NULL) {
 		st.health = health_start(s.health_addr, &e);
 		if (st.health == NULL) {
-			log_msg("token-renewer cannot start: %s", e.msg);
+			/* HEALTH_ADDR's syntax, resolution or bind. */
+			log_msg("invalid configuration: %s", e.msg);
 			goto out;
 		}
 	}
@@ -605,7 +606,7 @@ int renewer_main(void)
 		}
 		if (metrics_serve(st.metrics, s.metrics_addr, st.health,
 		                  s.health_addr, &st.metrics_server, &e) < 0) {
-			log_msg("token-renewer cannot start: %s", e.msg);
+			log_msg("invalid configuration: %s", e.msg);
 			goto out;
 		}
 		s.vault.observer = metrics_observer(st.metrics, METRICS_VAULT);

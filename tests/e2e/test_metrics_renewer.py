@@ -73,6 +73,6 @@ class RenewerMetricsTest(RenewerTest):
         self.login()
         r = self.finish(self.start(METRICS_ADDR="9090"))
         self.assertEqual(r.code, 1, r)
-        self.assertLog(r, r"^token-renewer cannot start: METRICS_ADDR: "
+        self.assertLog(r, r"^invalid configuration: METRICS_ADDR: "
                           r"\"9090\" is not host:port$")
         self.assertEqual(self.env.vault.count(None, RENEW), 0)

@@ -90,7 +90,7 @@ class RenewerHealthTest(RenewerTest):
                           ("no.such.host.invalid:8080", "resolve")):
             r = self.finish(self.start(HEALTH_ADDR=addr))
             self.assertEqual(r.code, 1, r)
-            self.assertLog(r, r"^token-renewer cannot start: HEALTH_ADDR: "
+            self.assertLog(r, r"^invalid configuration: HEALTH_ADDR: "
                               r".*" + why)
         self.assertEqual(self.env.vault.count(None, RENEW), 0)
 

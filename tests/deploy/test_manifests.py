@@ -2,7 +2,10 @@
 (check-manifests.sh), refused when broken (invalid/, one expected message
 each), and holding the rules the examples promise: restricted security
 contexts, the token on an in-memory volume, the three scenarios in order,
-and only environment variables the helpers know (their --help).
+only environment variables the helpers know (their --help), no pod that
+needs a Secret its own synchronizer has yet to create, Secret rights only
+for the synchronizer's pods (and its API token only in their helper
+containers), and the token reviewer's token out of every pod's reach.
 """
 
 import glob
@@ -168,6 +171,171 @@ class RulesTest(unittest.TestCase):
                                   "%s/%s sets %s, which `%s --help` does "
                                   "not list" % (name, c["name"], e["name"],
                                                 h))
+
+
+def created_secrets(spec):
+    """The Secret names the pod's synchronizer init containers write, with
+    the index of the first such container; names is None when a directory
+    mapping makes them unknowable (then every Secret may be one)."""
+    names, first = set(), None
+    for i, c in enumerate(spec.get("initContainers", [])):
+        if helper_of(c) != "synchronizer":
+            continue
+        first = i if first is None else first
+        env = {e["name"]: e.get("value") or "" for e in c.get("env", [])}
+        prefix = env.get("SECRET_PREFIX", "")
+        for m in env.get("VAULT_SECRETS", "").split(","):
+            m = m.strip()
+            if not m:
+                continue
+            if m.endswith("/"):
+                return None, first
+            path, _, name = m.partition(":")
+            names.add(prefix + (name or path.rsplit("/", 1)[-1]))
+    return names, first
+
+
+def secrets_needed_too_early(spec):
+    """Where the pod needs, before it can exist, a Secret its own
+    synchronizer creates: a required Secret volume (the kubelet mounts
+    every volume before the first container starts) or a required
+    reference from an init container that runs before the synchronizer
+    finished. Returns descriptions of each; empty when none."""
+    names, first = created_secrets(spec)
+    if first is None:
+        return []
+
+    def made_here(name):
+        return names is None or name in names
+
+    found = []
+    for v in spec.get("volumes", []):
+        refs = []
+        if "secret" in v:
+            refs.append({"name": v["secret"].get("secretName"),
+                         "optional": v["secret"].get("optional")})
+        for src in v.get("projected", {}).get("sources", []):
+            if "secret" in src:
+                refs.append(src["secret"])
+        for r in refs:
+            if made_here(r.get("name")) and r.get("optional") is not True:
+                found.append("volume %s: Secret %s" % (v["name"],
+                                                       r.get("name")))
+    for c in spec.get("initContainers", [])[:first + 1]:
+        refs = [e["valueFrom"]["secretKeyRef"] for e in c.get("env", [])
+                if "secretKeyRef" in e.get("valueFrom", {})]
+        refs += [e["secretRef"] for e in c.get("envFrom", [])
+                 if "secretRef" in e]
+        for r in refs:
+            if made_here(r.get("name")) and r.get("optional") is not True:
+                found.append("init container %s: Secret %s" %
+                             (c["name"], r.get("name")))
+    return found
+
+
+def secret_grants():
+    """Who may touch Secrets where, per the Roles, ClusterRoles and their
+    bindings in deploy/: (namespace the right applies in, or None for
+    every namespace; (namespace, name) of the service account)."""
+    docs = [d for _, d in documents()]
+    granting = {(d["kind"], d["metadata"].get("namespace"),
+                 d["metadata"]["name"]) for d in docs
+                if d["kind"] in ("Role", "ClusterRole") and any(
+                    set(r.get("resources", [])) & {"secrets", "*"}
+                    for r in d.get("rules", []))}
+    grants = []
+    for b in docs:
+        if b["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
+            continue
+        ref = b["roleRef"]
+        where = b["metadata"].get("namespace")  # None: cluster-wide
+        role_ns = where if ref["kind"] == "Role" else None
+        if (ref["kind"], role_ns, ref["name"]) not in granting:
+            continue
+        for subj in b.get("subjects", []):
+            if subj["kind"] == "ServiceAccount":
+                grants.append((where, (subj["namespace"], subj["name"])))
+    return grants
+
+
+def secret_rights():
+    return {account for _, account in secret_grants()}
+
+
+def mounts_api_token(container, spec):
+    token_volumes = {v["name"] for v in spec.get("volumes", [])
+                     if any("serviceAccountToken" in src for src in
+                            v.get("projected", {}).get("sources", []))}
+    return any(m["name"] in token_volumes
+               for m in container.get("volumeMounts", []))
+
+
+class LeastPrivilegeTest(unittest.TestCase):
+    def test_no_pod_waits_for_a_secret_it_creates(self):
+        for name, d in deployments().items():
+            spec = d["spec"]["template"]["spec"]
+            self.assertEqual(secrets_needed_too_early(spec), [], name)
+
+    def test_the_check_finds_a_required_secret_volume(self):
+        # Must fail: scenario 2 with its Secret volumes made required
+        # again is the pod that stayed in Init with FailedMount.
+        spec = deployments()["scenario2-synchronizer"]["spec"]["template"][
+            "spec"]
+        optional = [v for v in spec["volumes"]
+                    if v.get("secret", {}).get("optional")]
+        self.assertTrue(optional)
+        for v in optional:
+            del v["secret"]["optional"]
+        self.assertEqual(
+            sorted(secrets_needed_too_early(spec)),
+            sorted("volume %s: Secret %s" % (v["name"],
+                                             v["secret"]["secretName"])
+                   for v in optional))
+        spec["initContainers"][0]["envFrom"] = [
+            {"secretRef": {"name": "first"}}]
+        self.assertIn("init container %s: Secret first" %
+                      spec["initContainers"][0]["name"],
+                      secrets_needed_too_early(spec))
+
+    def test_only_synchronizer_pods_may_touch_secrets(self):
+        rights = secret_rights()
+        self.assertTrue(rights)
+        for name, d in deployments().items():
+            spec = d["spec"]["template"]["spec"]
+            account = (d["metadata"]["namespace"],
+                       spec["serviceAccountName"])
+            if "synchronizer" not in helpers_in(spec):
+                self.assertNotIn(account, rights, name)
+                continue
+            # The application containers of a pod whose account may
+            # touch Secrets get no API token.
+            self.assertIs(spec.get("automountServiceAccountToken"), False,
+                          name)
+            for c in spec.get("initContainers", []) + spec["containers"]:
+                if helper_of(c) is None:
+                    self.assertFalse(mounts_api_token(c, spec),
+                                     "%s/%s" % (name, c["name"]))
+            for c in spec.get("initContainers", []):
+                if helper_of(c) is not None:
+                    self.assertTrue(mounts_api_token(c, spec),
+                                    "%s/%s" % (name, c["name"]))
+
+    def test_reviewer_token_is_out_of_the_pods_reach(self):
+        docs = [d for _, d in documents()]
+        tokens = [d for d in docs if d["kind"] == "Secret" and
+                  d.get("type") == "kubernetes.io/service-account-token"]
+        self.assertTrue(tokens)
+        pod_namespaces = {d["metadata"]["namespace"]
+                          for d in deployments().values()}
+        grants = secret_grants()
+        self.assertTrue(grants)
+        for t in tokens:
+            ns = t["metadata"]["namespace"]
+            self.assertNotIn(ns, pod_namespaces, t["metadata"]["name"])
+            for where, account in grants:
+                self.assertNotIn(where, (ns, None),
+                                 "%s may read %s/%s" % (
+                                     account, ns, t["metadata"]["name"]))
 
 
 def helpers_in(spec):

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang-format
       libcurl4-openssl-dev libjson-c-dev libssl-dev libmicrohttpd-dev
       python3 python3-hvac openssl curl
-      python3-yaml ca-certificates buildah runc crun)
+      python3-yaml ca-certificates buildah runc crun jq)
 # clang and its runtime for fuzzing, valgrind and strace for the checks
 # of memory and of the token file's creation
 pkgs+=(clang libclang-rt-14-dev valgrind strace binutils)

@@ -15,6 +15,8 @@
 
 #include "http.h"
 #include "log.h"
+#include "parse.h"
+#include "redact.h"
 #include "tokenfile.h"
 
 #define KUBE_TIMEOUT_MS 30000
@@ -24,9 +26,13 @@
 #define KUBE_RETRY_AFTER_MAX_S 10
 #define KUBE_BACKOFF_MS 200
 #define KUBE_PAGE_LIMIT "500"
-#define KUBE_MAX_PAGES 100000
+#define KUBE_MAX_PAGES 10000
+#define KUBE_MAX_ITEMS 100000
+#define KUBE_MAX_LIST_BYTES (512u * 1024 * 1024)
 #define KUBE_EXCERPT_MAX 200
 #define KUBE_MESSAGE_MAX 1024
+#define KUBE_REASON_MAX 64
+#define KUBE_NAME_SHOWN 64
 #define KUBE_URL_MAX 4096
 #define KUBE_NS_FILE_MAX 4096
 #define KUBE_PATH_MAX 4096
@@ -647,61 +653,176 @@ static void excerpt(char *out, size_t size, const char *s, size_t len,
 	out[n] = '\0';
 }
 
+/* Copies the redacted text s[0..len) into out as excerpt does; when
+ * memory runs out the text is withheld rather than shown unredacted. */
+static void redacted_excerpt(char *out, size_t size, const char *s, size_t len,
+                             size_t max, const struct redact_secret *sec,
+                             size_t n)
+{
+	size_t rlen = 0;
+	char *r = redact(s, len, sec, n, &rlen);
+
+	if (r == NULL) {
+		(void)snprintf(out, size, "(text withheld: out of memory)");
+		return;
+	}
+	excerpt(out, size, r, rlen, max);
+	explicit_bzero(r, rlen);
+	free(r);
+}
+
 /*
  * Sets errbuf for an answer that is not a success: "<verb> secret <name>:
  * <code> <reason>: <message>" ("list secrets: ..." without a name) from a
  * Status object, else an excerpt of the body. Only error answers come
- * here: a success body holds secret values.
+ * here: a success body holds secret values. The client's token and the
+ * values in vals (the Secret sent) are replaced by "<redacted>" before
+ * anything is cut to length: a server or proxy may echo either.
  */
-static int kube_fail(struct errbuf *e, const char *verb, const char *name,
-                     const struct http_response *r)
+static int kube_fail(const struct kube *k, struct errbuf *e, const char *verb,
+                     const char *name, const struct http_response *r,
+                     const struct redact_secret *vals, size_t n_vals)
 {
 	char text[KUBE_MESSAGE_MAX + 4] = "";
+	char why[KUBE_REASON_MAX + 4] = "";
+	struct redact_secret *sec;
 	const char *reason = NULL;
 	const char *kind;
-	const char *msg;
 	json_object *o = parse_body(r);
+	json_object *v;
+	size_t n = 0;
 
-	kind = o != NULL ? get_string(o, "kind") : NULL;
-	if (kind != NULL && strcmp(kind, "Status") == 0) {
-		reason = get_string(o, "reason");
-		msg = get_string(o, "message");
-		if (msg != NULL)
-			excerpt(text, sizeof(text), msg, strlen(msg),
-			        KUBE_MESSAGE_MAX);
-	} else if (r->body != NULL) {
-		excerpt(text, sizeof(text), r->body, r->body_len,
-		        KUBE_EXCERPT_MAX);
+	sec = calloc(n_vals + 1, sizeof(*sec));
+	if (sec != NULL) {
+		if (k->token != NULL)
+			sec[n++] =
+			    (struct redact_secret){k->token, strlen(k->token)};
+		if (n_vals > 0)
+			memcpy(sec + n, vals, n_vals * sizeof(*sec));
+		n += n_vals;
 	}
-	if (reason == NULL || *reason == '\0')
-		reason = status_text(r->status);
+	kind = o != NULL ? get_string(o, "kind") : NULL;
+	if (sec == NULL) {
+		(void)snprintf(text, sizeof(text),
+		               "(text withheld: out of memory)");
+	} else if (kind != NULL && strcmp(kind, "Status") == 0) {
+		reason = get_string(o, "reason");
+		if (reason != NULL)
+			redacted_excerpt(why, sizeof(why), reason,
+			                 strlen(reason), KUBE_REASON_MAX, sec,
+			                 n);
+		if (json_object_object_get_ex(o, "message", &v) &&
+		    json_object_is_type(v, json_type_string))
+			redacted_excerpt(text, sizeof(text),
+			                 json_object_get_string(v),
+			                 (size_t)json_object_get_string_len(v),
+			                 KUBE_MESSAGE_MAX, sec, n);
+	} else if (r->body != NULL) {
+		redacted_excerpt(text, sizeof(text), r->body, r->body_len,
+		                 KUBE_EXCERPT_MAX, sec, n);
+	}
+	reason = why[0] != '\0' ? why : status_text(r->status);
 	errbuf_set(e, "%s secret%s%s: %ld%s%s%s%s", verb, name ? " " : "s",
 	           name ? name : "", r->status, *reason ? " " : "", reason,
 	           *text ? ": " : "", text);
 	json_object_put(o);
+	free(sec);
+	explicit_bzero(text, sizeof(text));
 	e->status = r->status;
 	e->transient = r->status == 429 || r->status >= 500;
 	return -1;
 }
 
+/* Writes s into out as a JSON-style quoted text, control characters,
+ * quotes and backslashes escaped, at most KUBE_NAME_SHOWN bytes of s. */
+static void quote_name(char *out, size_t size, const char *s, size_t len)
+{
+	size_t n = 0;
+	size_t i;
+
+	if (size < 8)
+		return;
+	out[n++] = '"';
+	for (i = 0; i < len && i < KUBE_NAME_SHOWN && n + 10 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(out + n, size - n, "\\u%04x", c);
+		else if (c == '"' || c == '\\')
+			n += (size_t)snprintf(out + n, size - n, "\\%c", c);
+		else
+			out[n++] = (char)c;
+	}
+	out[n++] = '"';
+	if (i < len) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+}
+
+/* A name goes into a URL only when it is a DNS-1123 subdomain: "." and
+ * ".." would be collapsed by the transport, "/" would leave the path. */
 static int name_check(const char *verb, const char *name, struct errbuf *e)
 {
+	char shown[KUBE_NAME_SHOWN * 6 + 16];
+
 	if (name == NULL || *name == '\0')
 		return errbuf_set(e, "%s secret: no name given", verb);
+	if (!k8s_subdomain_valid(name)) {
+		quote_name(shown, sizeof(shown), name, strlen(name));
+		return errbuf_set(
+		    e,
+		    "%s secret %s: invalid name: expected a "
+		    "DNS-1123 subdomain (lower-case letters, "
+		    "digits, '-' and '.', at most 253 characters)",
+		    verb, shown);
+	}
 	return 0;
 }
 
 /* ---- Secret operations ---------------------------------------------- */
 
-/* Appends the items of one list page to all; *cont is the next token or
- * NULL on the last page. */
+/* Whether a listed item has a name that may go into a URL; a warning
+ * names the item skipped. */
+static bool listed_name_ok(json_object *it)
+{
+	char shown[KUBE_NAME_SHOWN * 6 + 16];
+	json_object *meta;
+	json_object *v;
+	const char *name;
+	int len;
+
+	if (!json_object_object_get_ex(it, "metadata", &meta) ||
+	    !json_object_object_get_ex(meta, "name", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		log_msg("WARNING: list secrets: skipping an item without a "
+		        "string name");
+		return false;
+	}
+	name = json_object_get_string(v);
+	len = json_object_get_string_len(v);
+	if (len < 0 || strlen(name) != (size_t)len ||
+	    !k8s_subdomain_valid(name)) {
+		quote_name(shown, sizeof(shown), name,
+		           len < 0 ? 0 : (size_t)len);
+		log_msg("WARNING: list secrets: skipping a secret named %s: "
+		        "not a valid DNS-1123 subdomain",
+		        shown);
+		return false;
+	}
+	return true;
+}
+
+/* Appends the items of one list page to all (those with a valid name);
+ * *cont is the next token or NULL on the last page. */
 static int list_page(const struct http_response *r, json_object *all,
                      char **cont, struct errbuf *e)
 {
 	json_object *page = parse_body(r);
 	json_object *items;
 	json_object *meta;
-	const char *next = NULL;
+	json_object *next = NULL;
 	size_t i;
 	int rc = -1;
 
@@ -719,6 +840,16 @@ static int list_page(const struct http_response *r, json_object *all,
 		for (i = 0; i < json_object_array_length(items); i++) {
 			json_object *it = json_object_array_get_idx(items, i);
 
+			if (!listed_name_ok(it))
+				continue;
+			if (json_object_array_length(all) >= KUBE_MAX_ITEMS) {
+				errbuf_set(
+				    e,
+				    "list secrets: more than %d secrets "
+				    "in the namespace; refusing to go on",
+				    KUBE_MAX_ITEMS);
+				goto out;
+			}
 			if (json_object_array_add(all, json_object_get(it))) {
 				json_object_put(it);
 				errbuf_set(e, "list secrets: out of memory");
@@ -726,10 +857,22 @@ static int list_page(const struct http_response *r, json_object *all,
 			}
 		}
 	}
-	if (json_object_object_get_ex(page, "metadata", &meta))
-		next = get_string(meta, "continue");
-	if (next != NULL && *next != '\0') {
-		*cont = strdup(next);
+	if (json_object_object_get_ex(page, "metadata", &meta) &&
+	    json_object_object_get_ex(meta, "continue", &next) &&
+	    !json_object_is_type(next, json_type_null) &&
+	    !json_object_is_type(next, json_type_string)) {
+		errbuf_set(e,
+		           "list secrets: metadata.continue is not a string");
+		goto out;
+	}
+	if (next != NULL && json_object_get_string_len(next) > 0) {
+		if (strlen(json_object_get_string(next)) !=
+		    (size_t)json_object_get_string_len(next)) {
+			errbuf_set(e, "list secrets: metadata.continue "
+			              "contains a NUL character");
+			goto out;
+		}
+		*cont = strdup(json_object_get_string(next));
 		if (*cont == NULL) {
 			errbuf_set(e, "list secrets: out of memory");
 			goto out;
@@ -753,20 +896,41 @@ static int list_fetch(struct kube *k, const char *cont,
 	return 0;
 }
 
+/* Notes token in seen; an error when a page already carried it: a
+ * server that hands out the same token again would be listed forever. */
+static int token_new(json_object *seen, const char *token, long pages,
+                     struct errbuf *e)
+{
+	if (json_object_object_get_ex(seen, token, NULL))
+		return errbuf_set(
+		    e,
+		    "list secrets: the server repeated a continue "
+		    "token after %ld pages; refusing to list "
+		    "forever",
+		    pages);
+	if (json_object_object_add(seen, token, NULL) != 0)
+		return errbuf_set(e, "list secrets: out of memory");
+	return 0;
+}
+
 int kube_secret_list(struct kube *k, json_object **items, struct errbuf *e)
 {
 	struct http_response resp;
 	json_object *all = json_object_new_array();
+	json_object *seen = json_object_new_object();
 	char *cont = NULL;
 	char *next = NULL;
 	bool restarted = false;
+	size_t bytes = 0;
 	long pages = 0;
 	int page_rc;
 	int rc = -1;
 
 	*items = NULL;
-	if (all == NULL)
-		return errbuf_set(e, "list secrets: out of memory");
+	if (all == NULL || seen == NULL) {
+		errbuf_set(e, "list secrets: out of memory");
+		goto out;
+	}
 	for (;;) {
 		if (list_fetch(k, cont, &resp, e) != 0)
 			goto out;
@@ -777,18 +941,21 @@ int kube_secret_list(struct kube *k, json_object **items, struct errbuf *e)
 			free(cont);
 			cont = NULL;
 			json_object_put(all);
+			json_object_put(seen);
 			all = json_object_new_array();
-			if (all == NULL) {
+			seen = json_object_new_object();
+			if (all == NULL || seen == NULL) {
 				errbuf_set(e, "list secrets: out of memory");
 				goto out;
 			}
 			continue;
 		}
 		if (resp.status != 200) {
-			kube_fail(e, "list", NULL, &resp);
+			kube_fail(k, e, "list", NULL, &resp, NULL, 0);
 			http_response_free(&resp);
 			goto out;
 		}
+		bytes += resp.body_len;
 		page_rc = list_page(&resp, all, &next, e);
 		http_response_free(&resp);
 		free(cont);
@@ -798,9 +965,17 @@ int kube_secret_list(struct kube *k, json_object **items, struct errbuf *e)
 		/* A short or empty page says nothing: only the token ends. */
 		if (cont == NULL)
 			break;
+		if (token_new(seen, cont, pages + 1, e) != 0)
+			goto out;
 		if (++pages >= KUBE_MAX_PAGES) {
 			errbuf_set(e, "list secrets: more than %d pages",
 			           KUBE_MAX_PAGES);
+			goto out;
+		}
+		if (bytes > KUBE_MAX_LIST_BYTES) {
+			errbuf_set(e,
+			           "list secrets: more than %u MiB of answers",
+			           KUBE_MAX_LIST_BYTES / (1024 * 1024));
 			goto out;
 		}
 	}
@@ -809,8 +984,23 @@ int kube_secret_list(struct kube *k, json_object **items, struct errbuf *e)
 	rc = 0;
 out:
 	json_object_put(all);
+	json_object_put(seen);
 	free(cont);
 	return rc;
+}
+
+/* Whether obj's metadata.name is the string name: the name of a read
+ * Secret goes into the URL of its update. */
+static bool answer_named(json_object *obj, const char *name)
+{
+	json_object *meta;
+	json_object *v;
+
+	return json_object_object_get_ex(obj, "metadata", &meta) &&
+	       json_object_object_get_ex(meta, "name", &v) &&
+	       json_object_is_type(v, json_type_string) &&
+	       (size_t)json_object_get_string_len(v) == strlen(name) &&
+	       strcmp(json_object_get_string(v), name) == 0;
 }
 
 int kube_secret_get(struct kube *k, const char *name, json_object **obj,
@@ -829,15 +1019,21 @@ int kube_secret_get(struct kube *k, const char *name, json_object **obj,
 	if (resp.status == 404) {
 		rc = 1;
 	} else if (resp.status != 200) {
-		kube_fail(e, "get", name, &resp);
+		kube_fail(k, e, "get", name, &resp, NULL, 0);
 	} else {
 		*obj = parse_body(&resp);
-		if (*obj != NULL && json_object_is_type(*obj, json_type_object))
-			rc = 0;
-		else
+		if (*obj == NULL ||
+		    !json_object_is_type(*obj, json_type_object))
 			errbuf_set(e,
 			           "get secret %s: answer is not a JSON object",
 			           name);
+		else if (!answer_named(*obj, name))
+			errbuf_set(e,
+			           "get secret %s: answer is about another "
+			           "secret (metadata.name differs)",
+			           name);
+		else
+			rc = 0;
 	}
 	if (rc != 0) {
 		json_object_put(*obj);
@@ -847,6 +1043,68 @@ int kube_secret_get(struct kube *k, const char *name, json_object **obj,
 	return rc;
 }
 
+/* The values of the Secret body (its data, as sent in base64 and
+ * decoded) that an error text must not show. */
+struct values {
+	struct redact_secret *v;
+	unsigned char **dec;
+	size_t *dec_len;
+	size_t n, n_dec;
+};
+
+static void values_free(struct values *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->n_dec; i++) {
+		explicit_bzero(x->dec[i], x->dec_len[i]);
+		free(x->dec[i]);
+	}
+	free(x->dec);
+	free(x->dec_len);
+	free(x->v);
+	memset(x, 0, sizeof(*x));
+}
+
+static int values_of(json_object *body, struct values *x, struct errbuf *e)
+{
+	json_object *data;
+	const char *b64;
+	size_t n;
+	int len;
+
+	memset(x, 0, sizeof(*x));
+	if (body == NULL || !json_object_object_get_ex(body, "data", &data) ||
+	    !json_object_is_type(data, json_type_object))
+		return 0;
+	n = (size_t)json_object_object_length(data);
+	x->v = calloc(2 * n + 1, sizeof(*x->v));
+	x->dec = calloc(n + 1, sizeof(*x->dec));
+	x->dec_len = calloc(n + 1, sizeof(*x->dec_len));
+	if (x->v == NULL || x->dec == NULL || x->dec_len == NULL) {
+		values_free(x);
+		return errbuf_set(e, "out of memory");
+	}
+	json_object_object_foreach(data, key, val)
+	{
+		(void)key;
+		if (!json_object_is_type(val, json_type_string))
+			continue;
+		b64 = json_object_get_string(val);
+		len = json_object_get_string_len(val);
+		if (len <= 0 || x->n + 2 > 2 * n + 1)
+			continue;
+		x->v[x->n++] = (struct redact_secret){b64, (size_t)len};
+		if (base64_decode(b64, (size_t)len, &x->dec[x->n_dec],
+		                  &x->dec_len[x->n_dec]) != 0)
+			continue;
+		x->v[x->n++] = (struct redact_secret){
+		    (const char *)x->dec[x->n_dec], x->dec_len[x->n_dec]};
+		x->n_dec++;
+	}
+	return 0;
+}
+
 /* Sends body (or none) with method to the Secret name; any 2xx is
  * success, and 404 too when gone_ok. */
 static int secret_send(struct kube *k, const char *verb, const char *method,
@@ -854,6 +1112,7 @@ static int secret_send(struct kube *k, const char *verb, const char *method,
                        bool gone_ok, struct errbuf *e)
 {
 	struct http_response resp;
+	struct values vals;
 	const char *text = NULL;
 	size_t len = 0;
 	int rc = -1;
@@ -870,10 +1129,15 @@ static int secret_send(struct kube *k, const char *verb, const char *method,
 	if (kube_do(k, method, url, text, len, &resp, e) != 0)
 		return errbuf_prefix(e, "%s secret %s", verb, name);
 	if ((resp.status >= 200 && resp.status < 300) ||
-	    (gone_ok && resp.status == 404))
+	    (gone_ok && resp.status == 404)) {
 		rc = 0;
-	else
-		kube_fail(e, verb, name, &resp);
+	} else if (values_of(body, &vals, e) != 0) {
+		errbuf_prefix(e, "%s secret %s: %ld", verb, name, resp.status);
+		e->status = resp.status;
+	} else {
+		kube_fail(k, e, verb, name, &resp, vals.v, vals.n);
+		values_free(&vals);
+	}
 	http_response_free(&resp);
 	return rc;
 }

@@ -36,14 +36,22 @@ void kube_free(struct kube *k);
  * objects in the API's JSON form (data values base64). All return 0 on
  * success, -1 on failure with errbuf "<verb> secret <name>: <status>
  * <reason>: <message>" from the Status object (or the network cause),
- * errbuf.status set. Transient failures (network, 429, 5xx) are retried
- * a few times, honouring Retry-After.
+ * errbuf.status set. The client's token, and for a create or update the
+ * Secret's data values (base64 and decoded, 3 bytes or longer), are
+ * replaced by "<redacted>" in that text before it is cut to length.
+ * Transient failures (network, 429, 5xx) are retried a few times,
+ * honouring Retry-After. A name goes into a URL only when it is a
+ * DNS-1123 subdomain; any other name is an error naming it.
  */
 
-/* Lists every Secret, following continue tokens; *items is a new array. */
+/* Lists every Secret, following continue tokens; *items is a new array.
+ * Items without a string name that is a DNS-1123 subdomain are skipped
+ * with a warning. A continue token given twice, more than 100000 items,
+ * 10000 pages or 512 MiB of answers are errors. */
 int kube_secret_list(struct kube *k, json_object **items, struct errbuf *e);
 
-/* Returns 0 with *obj, 1 when not found (404), -1 on error. */
+/* Returns 0 with *obj, 1 when not found (404), -1 on error (also when
+ * the answer's metadata.name is not name). */
 int kube_secret_get(struct kube *k, const char *name, json_object **obj,
                     struct errbuf *e);
 

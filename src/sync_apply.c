@@ -13,6 +13,21 @@
 
 #define UPDATE_ATTEMPTS 5
 
+/* Whether v is the JSON string want; null, a number or anything else
+ * found on an existing Secret is a difference, never a crash. */
+static bool string_is(json_object *v, const char *want)
+{
+	const char *s;
+	int len;
+
+	if (!json_object_is_type(v, json_type_string))
+		return false;
+	s = json_object_get_string(v);
+	len = json_object_get_string_len(v);
+	return s != NULL && len >= 0 && (size_t)len == strlen(want) &&
+	       memcmp(s, want, (size_t)len) == 0;
+}
+
 static json_object *find_secret(json_object *items, const char *name)
 {
 	json_object *item;
@@ -24,7 +39,7 @@ static json_object *find_secret(json_object *items, const char *name)
 		item = json_object_array_get_idx(items, i);
 		if (json_object_object_get_ex(item, "metadata", &meta) &&
 		    json_object_object_get_ex(meta, "name", &n) &&
-		    strcmp(json_object_get_string(n), name) == 0)
+		    string_is(n, name))
 			return item;
 	}
 	return NULL;
@@ -74,7 +89,7 @@ static int apply_wanted(const struct sync_settings *s, json_object *obj,
 	if (ann == NULL || labels == NULL)
 		return -1;
 	if (!json_object_object_get_ex(ann, s->annotation, &old) ||
-	    strcmp(json_object_get_string(old), w->source) != 0) {
+	    !string_is(old, w->source)) {
 		if (json_object_object_add(ann, s->annotation,
 		                           json_object_new_string(w->source)))
 			return -1;
@@ -83,8 +98,7 @@ static int apply_wanted(const struct sync_settings *s, json_object *obj,
 	/* Labels already on the Secret stay; configured ones win. */
 	for (i = 0; i < s->n_labels; i++) {
 		if (json_object_object_get_ex(labels, s->labels[i].key, &old) &&
-		    strcmp(json_object_get_string(old), s->labels[i].value) ==
-		        0)
+		    string_is(old, s->labels[i].value))
 			continue;
 		if (json_object_object_add(
 		        labels, s->labels[i].key,
@@ -319,7 +333,8 @@ static const char *secret_name(json_object *item)
 	json_object *name;
 
 	if (!json_object_object_get_ex(item, "metadata", &meta) ||
-	    !json_object_object_get_ex(meta, "name", &name))
+	    !json_object_object_get_ex(meta, "name", &name) ||
+	    !json_object_is_type(name, json_type_string))
 		return NULL;
 	return json_object_get_string(name);
 }

@@ -25,19 +25,14 @@ struct auth_settings {
 
 static int settings_from_env(struct auth_settings *s, struct errbuf *e)
 {
-	const char *mode = getenv("VAULT_TOKEN_FILE_MODE");
-
 	memset(s, 0, sizeof(*s));
 	s->token_path = getenv("VAULT_TOKEN_PATH");
 	if (s->token_path == NULL || s->token_path[0] == '\0')
 		return errbuf_set(e, "VAULT_TOKEN_PATH: missing (the file to "
 		                     "write the Vault token to)");
-	s->mode = TOKEN_MODE_DEFAULT;
-	if (mode != NULL && mode[0] != '\0' && parse_mode(mode, &s->mode) < 0)
-		return errbuf_set(e,
-		                  "VAULT_TOKEN_FILE_MODE: \"%.16s\" is not "
-		                  "an octal file mode such as 0640",
-		                  mode);
+	if (env_file_mode("VAULT_TOKEN_FILE_MODE", TOKEN_MODE_DEFAULT, &s->mode,
+	                  e) < 0)
+		return -1;
 	if (s->mode & 0002)
 		log_msg("WARNING: VAULT_TOKEN_FILE_MODE %04o makes the token "
 		        "world-writable",

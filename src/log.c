@@ -33,6 +33,14 @@ void log_fold(char *s)
 			}
 			continue;
 		}
+		/* Any other control character (ESC of a terminal
+		 * sequence, backspace, NUL cannot occur) becomes '?'
+		 * byte for byte: a log line never moves a terminal. */
+		if ((unsigned char)*r < 0x20 || *r == 0x7f) {
+			*w++ = '?';
+			r++;
+			continue;
+		}
 		*w++ = *r++;
 	}
 	*w = '\0';

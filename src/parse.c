@@ -431,6 +431,32 @@ int env_duration(const char *name, int64_t def_ns, int64_t *out_ns,
 	                  name, q);
 }
 
+int env_file_mode(const char *name, mode_t def, mode_t *out, struct errbuf *e)
+{
+	const char *v = getenv(name);
+	char q[QUOTE_BUF];
+	mode_t m;
+
+	if (v == NULL || *v == '\0') {
+		*out = def;
+		return 0;
+	}
+	quote(v, strlen(v), q);
+	if (parse_mode(v, &m) < 0)
+		return errbuf_set(e,
+		                  "%s: %s is not an octal file mode such as "
+		                  "0640",
+		                  name, q);
+	if (m > 0777)
+		return errbuf_set(e,
+		                  "%s: %s sets setuid, setgid or sticky bits; "
+		                  "expected permission bits only (at most "
+		                  "0777), such as 0640",
+		                  name, q);
+	*out = m;
+	return 0;
+}
+
 /* Checks a normalised mount path; NULL when valid, else the reason. */
 static const char *mount_problem(const char *p, size_t len)
 {
@@ -599,6 +625,25 @@ static size_t count_items(const char *s)
 	return n;
 }
 
+/* Whether path has an empty, "." or ".." segment: the transport would
+ * collapse them and read another path than the one annotated, perhaps
+ * below another mount. */
+static bool path_has_dot_or_empty(const char *path)
+{
+	const char *p = path;
+	size_t n;
+
+	for (;;) {
+		n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return true;
+		if (p[n] == '\0')
+			return false;
+		p += n + 1;
+	}
+}
+
 /* Fills m from the trimmed item; idx is 1-based for messages. */
 static int mapping_item(char *item, size_t idx, struct mapping *m,
                         struct errbuf *e)
@@ -644,6 +689,12 @@ static int mapping_item(char *item, size_t idx, struct mapping *m,
 		return errbuf_set(e,
 		                  "VAULT_SECRETS: item %zu (%s) has no "
 		                  "Vault path",
+		                  idx, q);
+	if (path_has_dot_or_empty(m->vault_path))
+		return errbuf_set(e,
+		                  "VAULT_SECRETS: item %zu (%s) has an empty, "
+		                  "\".\" or \"..\" path segment; expected a "
+		                  "path such as secret/app/db",
 		                  idx, q);
 	if (m->is_dir && m->name != NULL)
 		return errbuf_set(e,

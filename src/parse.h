@@ -36,6 +36,10 @@ int env_bool(const char *name, bool def, bool *out, struct errbuf *e);
 int env_duration(const char *name, int64_t def_ns, int64_t *out_ns,
                  struct errbuf *e);
 
+/* Same for a file's permission bits (parse_mode): setuid, setgid and
+ * the sticky bit (anything above 0777) are refused by name. */
+int env_file_mode(const char *name, mode_t def, mode_t *out, struct errbuf *e);
+
 /* Returns a malloc'd copy of s without leading/trailing whitespace;
  * NULL only on allocation failure. */
 char *trim_dup(const char *s);

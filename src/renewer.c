@@ -121,7 +121,6 @@ static enum wake wait_or_signal(const sigset_t *set, int64_t ms)
 
 static int settings_from_env(struct renew_settings *s, struct errbuf *e)
 {
-	const char *mode = getenv("VAULT_TOKEN_FILE_MODE");
 	int64_t ttl_ns = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -137,12 +136,12 @@ static int settings_from_env(struct renew_settings *s, struct errbuf *e)
 	if (env_bool("VAULT_REAUTH", false, &s->reauth, e) < 0 ||
 	    env_bool("VAULT_REVOKE_ON_EXIT", false, &s->revoke_on_exit, e) < 0)
 		return -1;
-	s->mode = 0640;
-	if (mode != NULL && mode[0] != '\0' && parse_mode(mode, &s->mode) < 0)
-		return errbuf_set(e,
-		                  "VAULT_TOKEN_FILE_MODE: \"%.16s\" is not "
-		                  "an octal file mode such as 0640",
-		                  mode);
+	if (env_file_mode("VAULT_TOKEN_FILE_MODE", 0640, &s->mode, e) < 0)
+		return -1;
+	if (s->mode & 0002)
+		log_msg("WARNING: VAULT_TOKEN_FILE_MODE %04o makes the token "
+		        "world-writable",
+		        (unsigned)s->mode);
 	s->health_addr = getenv("HEALTH_ADDR");
 	if (s->health_addr != NULL && s->health_addr[0] == '\0')
 		s->health_addr = NULL;
@@ -168,7 +167,7 @@ static mode_t token_mode(const struct renew_settings *s)
 	struct stat st;
 
 	if (stat(s->token_path, &st) == 0 && S_ISREG(st.st_mode))
-		return st.st_mode & 07777;
+		return st.st_mode & 0777;
 	return s->mode;
 }
 

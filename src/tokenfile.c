@@ -259,13 +259,15 @@ int tokenfile_write(const char *path, const char *token, mode_t mode,
 	int created = 0;
 	int rc = -1;
 
-	mode &= 07777;
+	/* permission bits only: a token file is never setuid, setgid or
+	 * sticky, whatever a caller passes */
+	mode &= 0777;
 	if (split_path(path, &dir, &base, e) != 0)
 		return -1;
 
 	/* The temporary file is created with mode (minus umask) from its
 	 * first byte, then set to exactly mode whatever the umask is. */
-	fd = create_temp(dir, base, mode & 0777, tmp, sizeof(tmp));
+	fd = create_temp(dir, base, mode, tmp, sizeof(tmp));
 	if (fd < 0) {
 		errbuf_set(e, "create %s: %s", path, strerror(errno));
 		goto out;

@@ -17,7 +17,8 @@ int tokenfile_read(const char *path, char **token, struct errbuf *e);
 
 /*
  * Writes token to path atomically: a temporary file in the same
- * directory created with mode from the first byte, written, fsync'd,
+ * directory created with mode (its permission bits; setuid, setgid
+ * and sticky are dropped) from the first byte, written, fsync'd,
  * renamed over path. On any failure the temporary file is removed and
  * path is untouched.
  */

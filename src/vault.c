@@ -151,10 +151,9 @@ int vault_set_token(struct vault *v, const char *token, struct errbuf *e)
 	/* An empty token means none, as Go's SetToken(""). */
 	if (token != NULL && token[0] != '\0') {
 		if (!vault_printable(token))
-			return errbuf_set(e,
-			                  "configured Vault token contains "
-			                  "non-vault_printable characters and "
-			                  "cannot be used");
+			return errbuf_set(e, "configured Vault token contains "
+			                     "non-printable characters and "
+			                     "cannot be used");
 		copy = strdup(token);
 		if (copy == NULL)
 			return errbuf_set(e, "out of memory");
@@ -211,18 +210,67 @@ static int call_json(struct vault *v, const struct call *c, struct answer *a,
 	return 0;
 }
 
+/* A token as an answer may carry it: a string of 1 to VAULT_TOKEN_MAX
+ * printable ASCII characters, no space, no NUL inside. */
+static bool token_wellformed(json_object *t)
+{
+	const char *s;
+	size_t n, i;
+
+	if (!json_object_is_type(t, json_type_string))
+		return false;
+	s = json_object_get_string(t);
+	n = (size_t)json_object_get_string_len(t);
+	if (n == 0 || n > VAULT_TOKEN_MAX || strlen(s) != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* Reads member key of o as seconds into *out; a member of another type
+ * or out of range makes the answer malformed (the error names the
+ * field). Unless required (then at least 1), missing is 0. */
+static int secs_field(const struct call *c, const struct answer *a,
+                      json_object *o, const char *block, const char *key,
+                      bool required, int64_t *out, struct errbuf *e)
+{
+	char what[160];
+
+	if (vault_json_secs(o, key, out) == 0 && (!required || *out > 0))
+		return 0;
+	(void)snprintf(what, sizeof(what),
+	               "%s.%s is %s; expected a number of seconds from %d "
+	               "to %lld",
+	               block, key,
+	               vault_json_get(o, key) == NULL ? "missing" : "malformed",
+	               required ? 1 : 0, (long long)VAULT_SECS_MAX);
+	return vault_answer_fail(c, a, e, what);
+}
+
+/* Whether a warning says Vault capped the TTL at the max TTL. */
+static bool capped(const char *warning)
+{
+	return warning != NULL && strstr(warning, "max_ttl") != NULL &&
+	       strstr(warning, "capped") != NULL;
+}
+
 /* Fills out from a login or renewal answer: the auth block, or the
- * wrap_info block when the answer was wrapped. */
+ * wrap_info block when the answer was wrapped. A renewal (renew) must
+ * carry a positive lease. */
 static int auth_fill(const struct call *c, const struct answer *a,
-                     json_object *root, struct vault_auth *out,
+                     json_object *root, bool renew, struct vault_auth *out,
                      struct errbuf *e)
 {
 	json_object *auth = vault_json_get(root, "auth");
 	json_object *wrap = vault_json_get(root, "wrap_info");
+	json_object *tok;
 	const char *token;
 	const char *type;
 
 	if (c->wrap) {
+		tok = vault_json_get(wrap, "token");
 		token = vault_json_str(wrap, "token");
 		if (token == NULL || token[0] == '\0')
 			return vault_answer_fail(c, a, e,
@@ -230,8 +278,11 @@ static int auth_fill(const struct call *c, const struct answer *a,
 			                         "asked for (VAULT_WRAP_TTL) "
 			                         "but none came");
 		out->wrapped = true;
-		out->lease_duration = vault_json_secs(wrap, "ttl");
+		if (secs_field(c, a, wrap, "wrap_info", "ttl", false,
+		               &out->lease_duration, e) < 0)
+			return -1;
 	} else {
+		tok = vault_json_get(auth, "client_token");
 		token = vault_json_str(auth, "client_token");
 		if ((token == NULL || token[0] == '\0') &&
 		    json_object_is_type(vault_json_get(auth, "mfa_requirement"),
@@ -244,25 +295,35 @@ static int auth_fill(const struct call *c, const struct answer *a,
 			return vault_answer_fail(c, a, e,
 			                         "the answer carries no "
 			                         "client token");
-		out->lease_duration = vault_json_secs(auth, "lease_duration");
+		out->warning = vault_first_warning(root);
+		/* A lease of 0 from a renewal is Vault's own answer in the
+		 * last second before the max TTL, which it then says it
+		 * capped; without that warning it is a broken answer. */
+		if (secs_field(c, a, auth, "auth", "lease_duration",
+		               renew && !capped(out->warning),
+		               &out->lease_duration, e) < 0)
+			return -1;
 		out->renewable = vault_json_true(auth, "renewable");
 		type = vault_json_str(auth, "token_type");
 		if (type != NULL && (out->token_type = strdup(type)) == NULL)
 			return errbuf_set(e, "out of memory");
 	}
-	if (!vault_printable(token))
-		return vault_answer_fail(c, a, e,
-		                         "the token in the answer contains "
-		                         "non-vault_printable characters");
+	if (!token_wellformed(tok))
+		return vault_answer_fail(
+		    c, a, e,
+		    "the answer carries a malformed client "
+		    "token (expected 1 to " VAULT_TOKEN_MAX_S
+		    " printable ASCII characters, no spaces)");
 	out->client_token = strdup(token);
-	out->warning = vault_first_warning(root);
+	if (out->warning == NULL)
+		out->warning = vault_first_warning(root);
 	if (out->client_token == NULL)
 		return errbuf_set(e, "out of memory");
 	return 0;
 }
 
 /* A request whose answer is an auth (or wrap_info) block. */
-static int auth_call(struct vault *v, const struct call *c,
+static int auth_call(struct vault *v, const struct call *c, bool renew,
                      struct vault_auth *out, struct errbuf *e)
 {
 	struct answer a;
@@ -274,7 +335,7 @@ static int auth_call(struct vault *v, const struct call *c,
 		return errbuf_set(e, "out of memory");
 	if (call_json(v, c, &a, &root, e) < 0)
 		return -1;
-	if (auth_fill(c, &a, root, out, e) < 0)
+	if (auth_fill(c, &a, root, renew, out, e) < 0)
 		vault_auth_free(out);
 	else
 		ret = 0;
@@ -322,7 +383,7 @@ static int login(struct vault *v, const char *mount, const char *k1,
 	c.secret = true;
 	c.redact = v2;
 	c.wrap = v->wrap_ttl != NULL || v->wrap_broken;
-	ret = auth_call(v, &c, out, e);
+	ret = auth_call(v, &c, false, out, e);
 out:
 	vault_wipe_const(body, len);
 	vault_json_wipe_put(o);
@@ -368,7 +429,7 @@ int vault_renew_self(struct vault *v, int64_t increment_s,
 	c.body = body;
 	c.body_len = len;
 	c.secret = true;
-	ret = auth_call(v, &c, out, e);
+	ret = auth_call(v, &c, true, out, e);
 out:
 	json_object_put(o);
 	return ret;
@@ -395,10 +456,16 @@ int vault_lookup_self(struct vault *v, struct vault_token_info *out,
 		vault_answer_free(&a);
 		return -1;
 	}
-	out->ttl = vault_json_secs(data, "ttl");
-	out->creation_ttl = vault_json_secs(data, "creation_ttl");
+	if (secs_field(&c, &a, data, "data", "ttl", false, &out->ttl, e) < 0 ||
+	    secs_field(&c, &a, data, "data", "creation_ttl", false,
+	               &out->creation_ttl, e) < 0 ||
+	    secs_field(&c, &a, data, "data", "period", false, &out->period, e) <
+	        0) {
+		vault_json_wipe_put(root);
+		vault_answer_free(&a);
+		return -1;
+	}
 	out->renewable = vault_json_true(data, "renewable");
-	out->period = vault_json_secs(data, "period");
 	out->periodic = out->period > 0;
 	vault_json_wipe_put(root);
 	vault_answer_free(&a);

@@ -76,7 +76,12 @@ void vault_auth_free(struct vault_auth *a);
  * failures (network, 5xx but 501, 429, 412) are retried max_retries
  * times with the Go client's backoff within the client timeout, and a
  * 301/302/307 is followed once (unless disabled). URLs never contain
- * "//" whatever VAULT_ADDR's trailing slash.
+ * "//" whatever VAULT_ADDR's trailing slash. A 2xx answer that is
+ * malformed fails with its status: a token that is not 1 to 8192
+ * printable ASCII characters without spaces, a lease, TTL or period that
+ * is not a number of seconds within 10 years, a renewal without a
+ * positive lease_duration (0 only with Vault's warning that it capped
+ * the TTL at the max TTL, as it answers in the last second).
  */
 int vault_login_kubernetes(struct vault *v, const char *mount, const char *role,
                            const char *jwt, struct vault_auth *out,

@@ -92,8 +92,22 @@ void vault_wipe_const(const char *s, size_t len);
 json_object *vault_json_get(json_object *o, const char *key);
 /* A string member, or NULL when absent or not a string. */
 const char *vault_json_str(json_object *o, const char *key);
-/* Seconds: a JSON number or a duration string; 0 when absent. */
-int64_t vault_json_secs(json_object *o, const char *key);
+/* The longest lease, TTL or period taken from an answer: 10 years.
+ * Vault's own default max TTL is 32 days; anything beyond 10 years is
+ * a broken answer, and the bound keeps millisecond arithmetic far from
+ * overflow. */
+#define VAULT_SECS_MAX ((int64_t)10 * 365 * 24 * 3600)
+
+/* The longest token taken from an answer: Vault's tokens are under 200
+ * bytes (batch tokens a few hundred); 8 KiB leaves room and stays well
+ * below the 64 KiB the token file readers accept. */
+#define VAULT_TOKEN_MAX 8192
+#define VAULT_TOKEN_MAX_S "8192"
+
+/* Seconds: a JSON number (integral part) or a duration string within
+ * [0, VAULT_SECS_MAX]. 0 with *out (0 when absent or null); -1 when the
+ * member is of another type or out of range. */
+int vault_json_secs(json_object *o, const char *key, int64_t *out);
 bool vault_json_true(json_object *o, const char *key);
 /* The first string of "warnings", malloc'd, or NULL. */
 char *vault_first_warning(json_object *root);

@@ -152,27 +152,43 @@ const char *vault_json_str(json_object *o, const char *key)
 	           : NULL;
 }
 
-/* An integer of seconds: a JSON number or a duration string (Go's
- * client reads TTLs with ParseDurationSecond). 0 when absent. */
-int64_t vault_json_secs(json_object *o, const char *key)
+/* Seconds: a JSON number (its integral part, as Go's client reads a
+ * json.Number through ParseDurationSecond) or a duration string, within
+ * [0, VAULT_SECS_MAX]. Absent or null is 0. */
+int vault_json_secs(json_object *o, const char *key, int64_t *out)
 {
 	json_object *v = vault_json_get(o, key);
 	int64_t ns;
+	int64_t x;
 	double d;
 
+	*out = 0;
 	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return 0;
 	case json_type_int:
-		return json_object_get_int64(v);
+		/* json-c clamps what does not fit 64 bits to the
+		 * extremes, which the range check refuses */
+		x = json_object_get_int64(v);
+		break;
 	case json_type_double:
 		d = json_object_get_double(v);
-		return d > -9.2e18 && d < 9.2e18 ? (int64_t)d : 0;
+		if (!(d >= 0.0 && d < (double)VAULT_SECS_MAX + 1.0))
+			return -1;
+		x = (int64_t)d;
+		break;
 	case json_type_string:
-		if (parse_duration_second(json_object_get_string(v), &ns) == 0)
-			return ns / NS_PER_S;
-		return 0;
+		if (parse_duration_second(json_object_get_string(v), &ns) < 0)
+			return -1;
+		x = ns / NS_PER_S;
+		break;
 	default:
-		return 0;
+		return -1;
 	}
+	if (x < 0 || x > VAULT_SECS_MAX)
+		return -1;
+	*out = x;
+	return 0;
 }
 
 bool vault_json_true(json_object *o, const char *key)

@@ -34,6 +34,11 @@ int main(void)
 	fold_is("a\nb", "a b");
 	fold_is("x\ny\nz\n", "x y z");
 	fold_is("\n\n\n", "");
+	/* control characters other than line breaks and tabs become '?'
+	 * one for one: no terminal sequence reaches the log */
+	fold_is("key \x1b[2Jx", "key ?[2Jx");
+	fold_is("a\bb\vc\fd\x7f\x01", "a?b?c?d??");
+	fold_is("\x1b\n\x1b", "? ?");
 	/* must-refuse check of the checker itself */
 	CHECK(strcmp("a; b", "a b") != 0);
 	return check_done("test_log");

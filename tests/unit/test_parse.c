@@ -194,6 +194,33 @@ static void test_uint_mode(void)
 	CHECK(parse_mode(NULL, &m) == -1);
 }
 
+static void test_env_file_mode(void)
+{
+	struct errbuf e;
+	mode_t m = 0;
+
+	errbuf_clear(&e);
+	CHECK(unsetenv("VK_TEST_MODE") == 0);
+	CHECK(env_file_mode("VK_TEST_MODE", 0640, &m, &e) == 0 && m == 0640);
+	CHECK(setenv("VK_TEST_MODE", "0600", 1) == 0);
+	CHECK(env_file_mode("VK_TEST_MODE", 0640, &m, &e) == 0 && m == 0600);
+	CHECK(setenv("VK_TEST_MODE", "777", 1) == 0);
+	CHECK(env_file_mode("VK_TEST_MODE", 0640, &m, &e) == 0 && m == 0777);
+	m = 0123;
+	CHECK(setenv("VK_TEST_MODE", "7777", 1) == 0);
+	CHECK(env_file_mode("VK_TEST_MODE", 0640, &m, &e) == -1 && m == 0123);
+	CHECK(strstr(e.msg, "VK_TEST_MODE") && strstr(e.msg, "setuid") &&
+	      strstr(e.msg, "0777"));
+	CHECK(setenv("VK_TEST_MODE", "4640", 1) == 0);
+	CHECK(env_file_mode("VK_TEST_MODE", 0640, &m, &e) == -1);
+	CHECK(setenv("VK_TEST_MODE", "1000", 1) == 0);
+	CHECK(env_file_mode("VK_TEST_MODE", 0640, &m, &e) == -1);
+	CHECK(setenv("VK_TEST_MODE", "rw-r", 1) == 0);
+	CHECK(env_file_mode("VK_TEST_MODE", 0640, &m, &e) == -1);
+	CHECK(strstr(e.msg, "VK_TEST_MODE") && strstr(e.msg, "octal"));
+	CHECK(unsetenv("VK_TEST_MODE") == 0);
+}
+
 static void test_env(void)
 {
 	struct errbuf e;
@@ -543,6 +570,22 @@ static void test_mappings(void)
 	CHECK(mappings_bad("a,// \t//", "item 2", "Vault path"));
 	CHECK(mappings_bad("/", "item 1", "Vault path"));
 	CHECK(mappings_bad("a,//:x", "item 2", "Vault path"));
+	/* the transport collapses "." and ".." (and a path could leave the
+	 * mount whose KV version was resolved); an empty segment is a typo */
+	CHECK(mappings_bad("secret/k8s/x/../first", "item 1", "\"..\""));
+	CHECK(mappings_bad("a,secret/../../cubbyhole/foo", "item 2", ".."));
+	CHECK(mappings_bad("secret/./k8s:x", "item 1", "segment"));
+	CHECK(mappings_bad("secret//k8s/first", "item 1", "empty"));
+	CHECK(mappings_bad("../secret/k8s/", "item 1", "segment"));
+	CHECK(mappings_bad("secret/k8s/..", "item 1", "segment"));
+	CHECK(mappings_bad("secret/k8s/./", "item 1", "segment"));
+	/* dots inside a segment are names, not segments of their own */
+	CHECK(mappings_are(
+	    "secret/k8s/.first",
+	    (const struct want_map[]){{"secret/k8s/.first", NULL, false}}, 1));
+	CHECK(mappings_are(
+	    "secret/k8s/a..b:ab",
+	    (const struct want_map[]){{"secret/k8s/a..b", "ab", false}}, 1));
 }
 
 /* want: NULL-terminated key, value pairs. */
@@ -736,6 +779,7 @@ int main(void)
 	test_bool();
 	test_uint_mode();
 	test_env();
+	test_env_file_mode();
 	test_mount();
 	test_subdomain();
 	test_secret_key();

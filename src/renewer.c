@@ -17,6 +17,7 @@
 #include "parse.h"
 #include "tokenfile.h"
 #include "vault.h"
+#include "wait.h"
 
 #define NS_PER_S 1000000000LL
 #define NS_PER_MS 1000000LL
@@ -26,7 +27,6 @@
  * (expired, unknown, never logged in) the pod is waiting for us. */
 #define BACKOFF_CAP_MS (5 * 60 * 1000)
 #define BACKOFF_DEAD_CAP_MS (60 * 1000)
-#define FOREVER (-1)
 
 struct renew_settings {
 	const char *token_path;
@@ -58,65 +58,14 @@ struct renew_state {
 enum step { DO_RENEW, DO_LOGIN, DO_EXPIRE, DO_IDLE, DO_FAIL };
 struct plan {
 	enum step step;
-	int64_t wait_ms; /* FOREVER: until a signal */
+	int64_t wait_ms; /* WAIT_FOREVER: until a signal */
 };
-
-enum wake { WAKE_TIMEOUT, WAKE_SIGNAL };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / NS_PER_MS;
-}
-
-/* A uniform random fraction in [0, 1). */
-static double random_unit(void)
-{
-	uint32_t r = 0;
-
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (uint32_t)now_ms();
-	return (double)r / 4294967296.0;
-}
 
 static struct plan plan(enum step step, int64_t wait_ms)
 {
 	struct plan p = {step, wait_ms};
 
 	return p;
-}
-
-/* Sleeps up to ms (FOREVER: without limit), returning early when SIGTERM
- * or SIGINT arrives. The signals are blocked for the whole run and taken
- * only here, so no handler ever interrupts a request half-way, and a
- * sleeping process stays blocked in this one system call.
- * LIMITATION: a signal that arrives during a request is taken when the
- * request ends, up to VAULT_CLIENT_TIMEOUT later; the transport offers no
- * way to abandon a request. */
-static enum wake wait_or_signal(const sigset_t *set, int64_t ms)
-{
-	struct timespec ts;
-	int64_t deadline = now_ms() + (ms > 0 ? ms : 0);
-	int64_t left;
-	int rc;
-
-	for (;;) {
-		left = deadline - now_ms();
-		if (left < 0)
-			left = 0;
-		ts.tv_sec = (time_t)(left / 1000);
-		ts.tv_nsec = (long)(left % 1000) * NS_PER_MS;
-		if (ms == FOREVER)
-			rc = sigwaitinfo(set, NULL);
-		else
-			rc = sigtimedwait(set, NULL, &ts);
-		if (rc >= 0)
-			return WAKE_SIGNAL;
-		if (errno != EINTR)
-			return WAKE_TIMEOUT;
-	}
 }
 
 static int settings_from_env(struct renew_settings *s, struct errbuf *e)
@@ -191,7 +140,7 @@ static int use_token(struct vault *v, struct renew_state *st, char *token,
 
 static bool expired(const struct renew_state *st)
 {
-	return st->expiry_ms > 0 && now_ms() >= st->expiry_ms;
+	return st->expiry_ms > 0 && wait_now_ms() >= st->expiry_ms;
 }
 
 /* A token believed valid for a known while yet. */
@@ -202,7 +151,7 @@ static bool alive(const struct renew_state *st)
 
 static long long seconds_left(const struct renew_state *st)
 {
-	int64_t left = st->expiry_ms - now_ms();
+	int64_t left = st->expiry_ms - wait_now_ms();
 
 	return left > 0 ? (long long)(left / 1000) : 0;
 }
@@ -215,7 +164,7 @@ static void apply_info(struct renew_state *st,
 	st->renewable = info->renewable;
 	st->expiry_ms = 0;
 	if (info->ttl > 0 || info->creation_ttl > 0)
-		st->expiry_ms = now_ms() + info->ttl * 1000;
+		st->expiry_ms = wait_now_ms() + info->ttl * 1000;
 }
 
 static int learn_ttl(struct vault *v, struct renew_state *st)
@@ -261,9 +210,10 @@ static int64_t schedule(const struct renew_settings *s, struct renew_state *st,
 	if (s->increment_s > 0 && s->increment_s < m)
 		m = s->increment_s;
 	if (lease_s > st->last_lease)
-		st->grace_ms = (int64_t)(m * 100.0 * (1.0 + random_unit()));
+		st->grace_ms =
+		    (int64_t)(m * 100.0 * (1.0 + wait_random_unit()));
 	st->last_lease = lease_s;
-	st->expiry_ms = now_ms() + lease_s * 1000;
+	st->expiry_ms = wait_now_ms() + lease_s * 1000;
 	return lease_s * 1000 * 2 / 3 + st->grace_ms / 3;
 }
 
@@ -279,11 +229,11 @@ static int64_t backoff_ms(const struct renew_state *st)
 		wait *= 2;
 	if (wait > cap)
 		wait = cap;
-	if (alive(st) && (st->expiry_ms - now_ms()) / 3 < wait)
-		wait = (st->expiry_ms - now_ms()) / 3;
+	if (alive(st) && (st->expiry_ms - wait_now_ms()) / 3 < wait)
+		wait = (st->expiry_ms - wait_now_ms()) / 3;
 	if (wait < BACKOFF_FLOOR_MS)
 		wait = BACKOFF_FLOOR_MS;
-	return (int64_t)(wait * (0.5 + random_unit()));
+	return (int64_t)(wait * (0.5 + wait_random_unit()));
 }
 
 static struct plan to_login(struct renew_state *st, int64_t wait_ms)
@@ -297,12 +247,12 @@ static struct plan to_login(struct renew_state *st, int64_t wait_ms)
 static struct plan not_renewable(const struct renew_settings *s,
                                  struct renew_state *st)
 {
-	int64_t left = st->expiry_ms - now_ms();
+	int64_t left = st->expiry_ms - wait_now_ms();
 
 	if (st->expiry_ms == 0) {
 		log_msg("token has no TTL and needs no renewal");
 		health_set(st->health, true, NULL);
-		return plan(DO_IDLE, FOREVER);
+		return plan(DO_IDLE, WAIT_FOREVER);
 	}
 	if (left < 0)
 		left = 0;
@@ -337,7 +287,7 @@ static struct plan max_ttl_reached(const struct renew_settings *s,
 	        seconds_left(st));
 	health_set(st->health, false,
 	           "token reaches its max TTL and VAULT_REAUTH is off");
-	return plan(DO_EXPIRE, st->expiry_ms - now_ms());
+	return plan(DO_EXPIRE, st->expiry_ms - wait_now_ms());
 }
 
 static struct plan renewed(const struct renew_settings *s,
@@ -489,7 +439,10 @@ static int renew_loop(const struct renew_settings *s, struct vault *v,
 	for (;;) {
 		if (p.step == DO_FAIL)
 			return 1;
-		if (wait_or_signal(sigs, p.wait_ms) == WAKE_SIGNAL)
+		/* LIMITATION: a signal that arrives during a request is
+		 * taken when the request ends, up to VAULT_CLIENT_TIMEOUT
+		 * later; the transport offers no way to abandon a request. */
+		if (wait_or_signal(sigs, p.wait_ms))
 			return 0;
 		switch (p.step) {
 		case DO_RENEW:
@@ -506,10 +459,10 @@ static int renew_loop(const struct renew_settings *s, struct vault *v,
 			break;
 		}
 		metrics_set_token_expiry(
-		    st->metrics,
-		    alive(st)
-		        ? (double)time(NULL) + (st->expiry_ms - now_ms()) / 1e3
-		        : 0);
+		    st->metrics, alive(st)
+		                     ? (double)time(NULL) +
+		                           (st->expiry_ms - wait_now_ms()) / 1e3
+		                     : 0);
 	}
 }
 

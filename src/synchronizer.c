@@ -21,6 +21,7 @@
 #include "sync.h"
 #include "tokenfile.h"
 #include "vault.h"
+#include "wait.h"
 
 #define ANNOTATION_DEFAULT "vault-secret"
 #define CONCURRENCY_DEFAULT 8
@@ -207,48 +208,11 @@ out:
 	return rc;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / NS_PER_MS;
-}
-
 /* ms spread uniformly over +-JITTER of itself. */
 static int64_t jittered(int64_t ms)
 {
-	uint32_t r = 0;
-
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (uint32_t)now_ms();
 	return (int64_t)((double)ms *
-	                 (1.0 - JITTER + 2.0 * JITTER * (r / 4294967296.0)));
-}
-
-/* Sleeps ms, or less when SIGTERM or SIGINT arrives: returns true then.
- * The signals stay blocked for the whole run and are taken only here, so
- * a cycle is never cut off half-way and a sleeping sidecar makes no
- * system call at all.
- * LIMITATION: a stop that arrives during a cycle waits for it to end,
- * which an unresponsive server can delay up to the clients' timeouts. */
-static bool wait_or_signal(const sigset_t *set, int64_t ms)
-{
-	struct timespec ts;
-	int64_t deadline = now_ms() + ms;
-	int64_t left;
-
-	for (;;) {
-		left = deadline - now_ms();
-		if (left < 0)
-			left = 0;
-		ts.tv_sec = (time_t)(left / 1000);
-		ts.tv_nsec = (long)(left % 1000) * NS_PER_MS;
-		if (sigtimedwait(set, NULL, &ts) >= 0)
-			return true;
-		if (errno != EINTR)
-			return false;
-	}
+	                 (1.0 - JITTER + 2.0 * JITTER * wait_random_unit()));
 }
 
 /* Kubernetes answers also tell what the cycle wrote: a successful POST
@@ -473,6 +437,9 @@ static int run_sidecar(struct sync_settings *s,
 	        (long long)c->interval_ms);
 	for (;;) {
 		wait = sidecar_cycle(s, &sc, k, v);
+		/* LIMITATION: a stop that arrives during a cycle waits for
+		 * it to end, which an unresponsive server can delay up to the
+		 * clients' timeouts. */
 		if (wait_or_signal(sigs, wait))
 			break;
 	}

@@ -27,20 +27,24 @@ double wait_random_unit(void)
 bool wait_or_signal(const sigset_t *set, int64_t ms)
 {
 	struct timespec ts;
-	int64_t deadline = wait_now_ms() + (ms > 0 ? ms : 0);
+	int64_t deadline;
 	int64_t left;
 	int rc;
 
+	if (ms == WAIT_FOREVER) {
+		while (sigwaitinfo(set, NULL) < 0)
+			if (errno != EINTR)
+				return false;
+		return true;
+	}
+	deadline = wait_now_ms() + (ms > 0 ? ms : 0);
 	for (;;) {
 		left = deadline - wait_now_ms();
 		if (left < 0)
 			left = 0;
 		ts.tv_sec = (time_t)(left / 1000);
 		ts.tv_nsec = (long)(left % 1000) * NS_PER_MS;
-		if (ms == WAIT_FOREVER)
-			rc = sigwaitinfo(set, NULL);
-		else
-			rc = sigtimedwait(set, NULL, &ts);
+		rc = sigtimedwait(set, NULL, &ts);
 		if (rc >= 0)
 			return true;
 		if (errno != EINTR)

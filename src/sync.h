@@ -17,6 +17,7 @@ struct sync_settings {
 	const char *token_path;
 	const char *prefix;
 	const char *annotation;
+	const char *checksum_path; /* SYNC_CHECKSUM_FILE; NULL: none */
 	struct mapping *mappings;
 	size_t n_mappings;
 	struct label *labels;

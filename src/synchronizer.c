@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "parse.h"
 #include "sync.h"
+#include "sync_checksum.h"
 #include "tokenfile.h"
 #include "vault.h"
 #include "wait.h"
@@ -107,6 +108,9 @@ static int settings_from_env(struct sync_settings *s,
 	s->prefix = getenv("SECRET_PREFIX");
 	if (s->prefix == NULL)
 		s->prefix = "";
+	s->checksum_path = getenv("SYNC_CHECKSUM_FILE");
+	if (s->checksum_path != NULL && s->checksum_path[0] == '\0')
+		s->checksum_path = NULL;
 	s->annotation = getenv("SYNCHRONIZER_ANNOTATION");
 	if (s->annotation == NULL || s->annotation[0] == '\0')
 		s->annotation = ANNOTATION_DEFAULT;
@@ -152,6 +156,23 @@ static int connect_kube(struct kube_config *kc, const struct http_observer *o,
 	return *k != NULL ? 0 : -1;
 }
 
+/* The rollout signal, after a successful synchronization: the checksum
+ * file follows the Secrets' data. */
+static int note_checksum(const struct sync_settings *s, const struct plan *p,
+                         struct errbuf *e)
+{
+	bool changed = false;
+
+	if (s->checksum_path == NULL)
+		return 0;
+	if (sync_checksum_update(s->checksum_path, p, &changed, e) < 0)
+		return -1;
+	if (changed)
+		log_msg("checksum of synchronized secrets written to %s",
+		        s->checksum_path);
+	return 0;
+}
+
 /* The init container's run: read everything, write, exit. */
 static int run_once(const struct sync_settings *s, struct kube *k)
 {
@@ -195,7 +216,8 @@ static int run_once(const struct sync_settings *s, struct kube *k)
 	}
 
 	/* Kubernetes writes, then clean-up of obsolete managed Secrets. */
-	if (sync_plan_apply(s, k, &plan, &e) < 0) {
+	if (sync_plan_apply(s, k, &plan, &e) < 0 ||
+	    note_checksum(s, &plan, &e) < 0) {
 		log_msg("failed to synchronize secrets: %s", e.msg);
 		goto out;
 	}
@@ -395,7 +417,8 @@ static int64_t sidecar_cycle(const struct sync_settings *s, struct sidecar *sc,
 		token_dead = e.status == 403 && token_refused(v);
 		goto failed;
 	}
-	if (sync_plan_apply(s, k, &plan, &e) < 0)
+	if (sync_plan_apply(s, k, &plan, &e) < 0 ||
+	    note_checksum(s, &plan, &e) < 0)
 		goto failed;
 	note_token_ttl(sc, v);
 	wait = cycle_succeeded(sc, &plan);

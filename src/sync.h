@@ -13,6 +13,19 @@
 #include "parse.h"
 #include "vault.h"
 
+/* Worker clients a sidecar keeps from one run to the next, so that their
+ * connections stay alive between cycles. Worker 0 always uses the
+ * caller's own client; vault[i] and kube[i] serve worker i + 1. */
+struct sync_pool {
+	struct vault **vault;
+	size_t n_vault;
+	struct kube **kube;
+	size_t n_kube;
+};
+
+/* Frees the pool's clients (the pool itself is the caller's). */
+void sync_pool_free(struct sync_pool *pool);
+
 struct sync_settings {
 	const char *token_path;
 	const char *prefix;
@@ -28,6 +41,8 @@ struct sync_settings {
 	 * has connected (zeroed: every Kubernetes request on one client). */
 	struct vault_config vault;
 	struct kube_config kube;
+	/* NULL: worker clients are made for one run and freed after it */
+	struct sync_pool *pool;
 };
 
 /* One Kubernetes Secret this run wants, from one Vault secret. */

@@ -433,24 +433,67 @@ static int plan_deletes(const struct sync_settings *s, const struct plan *p,
 	return 0;
 }
 
-/* Clients for `want` workers: k, then more made from kc. */
+/* Grows the pool to at least n Kubernetes clients made from kc. */
+static int pool_grow_kube(struct sync_pool *pool, const struct kube_config *kc,
+                          size_t n, struct errbuf *e)
+{
+	struct kube **grown;
+	struct kube *x;
+
+	if (pool->n_kube >= n)
+		return 0;
+	grown = realloc(pool->kube, n * sizeof(*grown));
+	if (grown == NULL)
+		return errbuf_set(e, "out of memory");
+	pool->kube = grown;
+	while (pool->n_kube < n) {
+		x = kube_new(kc, e);
+		if (x == NULL)
+			return -1;
+		pool->kube[pool->n_kube++] = x;
+	}
+	return 0;
+}
+
+/* Clients for `want` workers: k, then the pool's (grown as needed) or,
+ * without a pool, new ones made from kc for this run. */
 static int kube_clients(struct writes *wr, struct kube *k,
                         const struct kube_config *kc, size_t want,
                         struct errbuf *e)
 {
+	struct sync_pool *pool = wr->s->pool;
 	struct kube *x;
 
 	wr->clients = calloc(want, sizeof(*wr->clients));
 	if (wr->clients == NULL)
 		return errbuf_set(e, "out of memory");
 	wr->clients[0] = k;
-	for (wr->n_clients = 1; wr->n_clients < want; wr->n_clients++) {
-		x = kube_new(kc, e);
+	wr->n_clients = 1;
+	if (pool != NULL && pool_grow_kube(pool, kc, want - 1, e) < 0)
+		return -1;
+	for (; wr->n_clients < want; wr->n_clients++) {
+		x = pool != NULL ? pool->kube[wr->n_clients - 1]
+		                 : kube_new(kc, e);
 		if (x == NULL)
 			return -1;
 		wr->clients[wr->n_clients] = x;
 	}
 	return 0;
+}
+
+void sync_pool_free(struct sync_pool *pool)
+{
+	size_t i;
+
+	if (pool == NULL)
+		return;
+	for (i = 0; i < pool->n_vault; i++)
+		vault_free(pool->vault[i]);
+	for (i = 0; i < pool->n_kube; i++)
+		kube_free(pool->kube[i]);
+	free(pool->vault);
+	free(pool->kube);
+	memset(pool, 0, sizeof(*pool));
 }
 
 int sync_plan_apply(const struct sync_settings *s, struct kube *k,
@@ -495,7 +538,7 @@ int sync_plan_apply(const struct sync_settings *s, struct kube *k,
 out:
 	jobs_free(writes, n_writes);
 	jobs_free(deletes, n_deletes);
-	for (i = 1; i < wr.n_clients; i++)
+	for (i = 1; s->pool == NULL && i < wr.n_clients; i++)
 		kube_free(wr.clients[i]);
 	free(wr.clients);
 	json_object_put(items);

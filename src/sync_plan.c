@@ -548,34 +548,85 @@ static int prep_all(struct reads *r, struct vault *v, struct errbuf *e)
 	return en->err != NULL ? 0 : -1;
 }
 
-/* Clients for `want` workers: v, then more made from the same
- * configuration. v has given the configuration's warnings; the extra
- * clients are made quietly and without the setting that only applies to
- * logins (wrapping). */
-static int vault_clients(struct reads *r, struct vault *v, const char *token,
-                         size_t want, struct errbuf *e)
+/* Makes a worker's client from the configuration v was made from. v has
+ * given the configuration's warnings; workers are made quietly and
+ * without the setting that only applies to logins (wrapping). */
+static struct vault *worker_new(const struct sync_settings *s, struct errbuf *e)
 {
-	struct vault_config c = r->s->vault; /* vault_new copies it */
-	struct vault *x;
+	struct vault_config c = s->vault; /* vault_new copies it */
 
 	c.token = NULL;
 	c.wrap_ttl = NULL; /* reads are never wrapped; v warns once */
 	c.quiet = true;
+	return vault_new(&c, e);
+}
+
+/* Grows the pool to at least n Vault clients. */
+static int pool_grow_vault(const struct sync_settings *s, size_t n,
+                           struct errbuf *e)
+{
+	struct sync_pool *pool = s->pool;
+	struct vault **grown;
+	struct vault *x;
+
+	if (pool->n_vault >= n)
+		return 0;
+	grown = realloc(pool->vault, n * sizeof(*grown));
+	if (grown == NULL)
+		return errbuf_set(e, "out of memory");
+	pool->vault = grown;
+	while (pool->n_vault < n) {
+		x = worker_new(s, e);
+		if (x == NULL)
+			return -1;
+		pool->vault[pool->n_vault++] = x;
+	}
+	return 0;
+}
+
+/* Clients for `want` workers, each carrying token: v, then the pool's
+ * (grown as needed) or, without a pool, new ones for this run. */
+static int vault_clients(struct reads *r, struct vault *v, const char *token,
+                         size_t want, struct errbuf *e)
+{
+	struct sync_pool *pool = r->s->pool;
+	struct vault *x;
+
 	r->clients = calloc(want, sizeof(*r->clients));
 	if (r->clients == NULL)
 		return errbuf_set(e, "out of memory");
 	r->clients[0] = v;
-	for (r->n_clients = 1; r->n_clients < want; r->n_clients++) {
-		x = vault_new(&c, e);
+	r->n_clients = 1;
+	if (pool != NULL && pool_grow_vault(r->s, want - 1, e) < 0)
+		return -1;
+	for (; r->n_clients < want; r->n_clients++) {
+		x = pool != NULL ? pool->vault[r->n_clients - 1]
+		                 : worker_new(r->s, e);
 		if (x == NULL)
 			return -1;
 		r->clients[r->n_clients] = x;
 		if (vault_set_token(x, token, e) < 0) {
-			vault_free(x);
+			r->n_clients++;
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* Gives the workers' clients back: a pool's keep their connections but
+ * not the token; others are freed. */
+static void vault_clients_release(struct reads *r)
+{
+	struct errbuf ignored;
+	size_t i;
+
+	for (i = 1; i < r->n_clients; i++) {
+		if (r->s->pool != NULL)
+			(void)vault_set_token(r->clients[i], NULL, &ignored);
+		else
+			vault_free(r->clients[i]);
+	}
+	free(r->clients);
 }
 
 static int read_job(void *ctx, size_t worker, size_t i)
@@ -679,9 +730,7 @@ out:
 	for (i = 0; i < r.n; i++)
 		entry_free(&r.ents[i]);
 	free(r.ents);
-	for (i = 1; i < r.n_clients; i++)
-		vault_free(r.clients[i]);
-	free(r.clients);
+	vault_clients_release(&r);
 	return rc;
 }
 

@@ -440,6 +440,7 @@ static int run_sidecar(struct sync_settings *s,
                        const struct sidecar_settings *c, const sigset_t *sigs)
 {
 	struct sidecar sc;
+	struct sync_pool pool;
 	struct kube *k = NULL;
 	struct vault *v = NULL;
 	struct errbuf e;
@@ -447,6 +448,8 @@ static int run_sidecar(struct sync_settings *s,
 	int rc = 1;
 
 	errbuf_clear(&e);
+	memset(&pool, 0, sizeof(pool));
+	s->pool = &pool;
 	if (sidecar_start(&sc, c, &e) < 0)
 		goto out;
 	sc.token_path = s->token_path;
@@ -472,6 +475,8 @@ out:
 	if (rc != 0)
 		log_msg("failed to prepare synchronization of secrets: %s",
 		        e.msg);
+	sync_pool_free(&pool);
+	s->pool = NULL;
 	vault_free(v);
 	kube_free(k);
 	s->vault.observer = NULL;

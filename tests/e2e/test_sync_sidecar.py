@@ -165,6 +165,31 @@ class SidecarTest(E2ETest):
         r, _ = s.stop()
         self.assertEqual(r.code, 0, r)
 
+    def test_workers_keep_their_connections_between_cycles(self):
+        # Six reads at concurrency 4: the caller's client and three
+        # workers. The workers' connections are made in the first cycle
+        # and kept alive for the next ones, as the main clients' are.
+        for i in range(4):
+            self.env.put("secret/k8s/dir/more%d" % i, {"k": "value-%d" % i})
+        before = self.env.vault.connections  # the login's
+        s = self.start(SYNCHRONIZER_CONCURRENCY="4")
+        s.wait_count(SYNCED, 1)
+        vault, kube = self.env.vault.connections, self.env.kube.connections
+        self.assertLessEqual(vault - before, 4)
+        self.assertGreater(vault - before, 1)
+        self.assertLessEqual(kube, 4)
+        s.wait_count(SYNCED, 4)
+        self.assertEqual(self.env.vault.connections, vault)
+        self.assertEqual(self.env.kube.connections, kube)
+        # A change is written on the kept connections too.
+        self.env.put("secret/k8s/dir/more0", {"k": "changed-value"})
+        self.follows(lambda: self.env.secret_data("more0") ==
+                     {"k": b"changed-value"})
+        self.assertEqual(self.env.vault.connections, vault)
+        self.assertEqual(self.env.kube.connections, kube)
+        r, _ = s.stop()
+        self.assertEqual(r.code, 0, r)
+
     def test_vault_outage_deletes_nothing_and_recovers(self):
         addr, url = self.health()
         s = self.start(HEALTH_ADDR=addr)

@@ -193,9 +193,8 @@ static int read_secret(struct vault *v, int version, const char *api_path,
 		                  "object",
 		                  api_path);
 	}
-	/* LIMITATION: json-c cuts a key at an escaped NUL and keeps no
-	 * length for keys, so "a\u0000b" arrives here as "a" and may merge
-	 * with another key (docs/known-issues.md). */
+	/* A key with an escaped NUL, which json-c would have cut short,
+	 * was refused by the Vault client (vault_json_nul_in_key). */
 	*data = secret_data(kv, api_path, e);
 	json_object_put(answer);
 	return *data != NULL ? 0 : -1;

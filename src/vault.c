@@ -540,6 +540,13 @@ static int read_common(struct vault *v, const char *path, bool list,
 		                  "64 bits (integer out of range)");
 		goto out;
 	}
+	if (vault_json_nul_in_key(a.resp.body, a.resp.body_len)) {
+		vault_answer_fail(&c, &a, e,
+		                  "a key in the answer holds a NUL character "
+		                  "(\\u0000), which a Kubernetes Secret key "
+		                  "cannot");
+		goto out;
+	}
 	w = vault_first_warning(root);
 	if (s != 404 && d != NULL)
 		*data = json_object_get(d);

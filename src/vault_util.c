@@ -132,6 +132,37 @@ json_object *vault_json_parse(const char *body, size_t len)
 	return o;
 }
 
+bool vault_json_nul_in_key(const char *body, size_t len)
+{
+	bool in_string = false;
+	bool nul = false;  /* the string being read holds \u0000 */
+	bool last = false; /* the string just closed did */
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = body[i];
+
+		if (in_string && c == '\\') {
+			if (len - i > 5 &&
+			    memcmp(body + i + 1, "u0000", 5) == 0)
+				nul = true;
+			i++; /* the escaped character cannot end the string */
+		} else if (in_string && c == '"') {
+			in_string = false;
+			last = nul;
+		} else if (!in_string && c == '"') {
+			in_string = true;
+			nul = false;
+		} else if (!in_string && c == ':' && last) {
+			return true;
+		} else if (!in_string && c != ' ' && c != '\t' && c != '\n' &&
+		           c != '\r') {
+			last = false;
+		}
+	}
+	return false;
+}
+
 json_object *vault_json_get(json_object *o, const char *key)
 {
 	json_object *v = NULL;

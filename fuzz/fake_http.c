@@ -125,6 +125,25 @@ char *fake_tmpdir(void)
 	return tmp_dir;
 }
 
+/* Nothing to share without connections. */
+struct http_share {
+	int unused;
+};
+
+struct http_share *http_share_new(struct errbuf *e)
+{
+	struct http_share *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		errbuf_set(e, "out of memory");
+	return s;
+}
+
+void http_share_free(struct http_share *s)
+{
+	free(s);
+}
+
 struct http_client *http_client_new(const struct http_options *o,
                                     struct errbuf *e)
 {

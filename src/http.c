@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,6 +258,141 @@ static int base_setup(struct http_client *c, const struct http_options *o,
 	return 0;
 }
 
+/* Trust configurations a share keeps parsed stores for: the clients of
+ * a run talk to Vault and to Kubernetes, one trust each. */
+#define SHARE_TRUSTS 4
+
+struct http_share {
+	CURLSH *sh;
+	/* one lock per kind of data, as libcurl may hold two at once */
+	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+	/* trust parsed once for all clients (http_tls_store_new) */
+	pthread_mutex_t trust_lock;
+	char *trust_key[SHARE_TRUSTS];
+	X509_STORE *trust[SHARE_TRUSTS];
+	size_t n_trust;
+};
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access how,
+                       void *arg)
+{
+	struct http_share *s = arg;
+
+	(void)h;
+	(void)how;
+	if (data < CURL_LOCK_DATA_LAST)
+		(void)pthread_mutex_lock(&s->locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+	struct http_share *s = arg;
+
+	(void)h;
+	if (data < CURL_LOCK_DATA_LAST)
+		(void)pthread_mutex_unlock(&s->locks[data]);
+}
+
+struct http_share *http_share_new(struct errbuf *e)
+{
+	struct http_share *s = calloc(1, sizeof(*s));
+	size_t i;
+
+	if (s == NULL) {
+		errbuf_set(e, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		(void)pthread_mutex_init(&s->locks[i], NULL);
+	(void)pthread_mutex_init(&s->trust_lock, NULL);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		errbuf_set(e, "cannot initialise libcurl");
+		free(s);
+		return NULL;
+	}
+	s->sh = curl_share_init();
+	if (s->sh == NULL ||
+	    curl_share_setopt(s->sh, CURLSHOPT_LOCKFUNC, share_lock) !=
+	        CURLSHE_OK ||
+	    curl_share_setopt(s->sh, CURLSHOPT_UNLOCKFUNC, share_unlock) !=
+	        CURLSHE_OK ||
+	    curl_share_setopt(s->sh, CURLSHOPT_USERDATA, s) != CURLSHE_OK ||
+	    curl_share_setopt(s->sh, CURLSHOPT_SHARE,
+	                      CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+	    curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) !=
+	        CURLSHE_OK) {
+		errbuf_set(e, "cannot set up libcurl's shared sessions");
+		http_share_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void http_share_free(struct http_share *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	if (s->sh != NULL)
+		(void)curl_share_cleanup(s->sh);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		(void)pthread_mutex_destroy(&s->locks[i]);
+	for (i = 0; i < s->n_trust; i++) {
+		free(s->trust_key[i]);
+		X509_STORE_free(s->trust[i]);
+	}
+	(void)pthread_mutex_destroy(&s->trust_lock);
+	curl_global_cleanup();
+	free(s);
+}
+
+/* The share's store for o's trust, parsed on first use; NULL when there
+ * is none to share (no verification, no room, a store that cannot be
+ * built here: the client then loads trust as libcurl does). */
+static X509_STORE *share_trust(struct http_share *s, CURL *h,
+                               const struct http_options *o)
+{
+	X509_STORE *st = NULL;
+	char *key = http_tls_trust_key(o);
+	size_t i;
+
+	if (key == NULL)
+		return NULL;
+	(void)pthread_mutex_lock(&s->trust_lock);
+	for (i = 0; i < s->n_trust; i++)
+		if (strcmp(s->trust_key[i], key) == 0)
+			break;
+	if (i < s->n_trust) {
+		st = s->trust[i];
+	} else if (s->n_trust < SHARE_TRUSTS) {
+		st = http_tls_store_new(h, o);
+		if (st != NULL) {
+			s->trust_key[s->n_trust] = key;
+			s->trust[s->n_trust++] = st;
+			key = NULL;
+		}
+	}
+	(void)pthread_mutex_unlock(&s->trust_lock);
+	free(key);
+	return st;
+}
+
+/* Joins c to o's share: TLS sessions, names and parsed trust. */
+static int share_join(struct http_client *c, const struct http_options *o,
+                      struct errbuf *e)
+{
+	X509_STORE *st;
+
+	if (curl_easy_setopt(c->curl, CURLOPT_SHARE, o->share->sh) != CURLE_OK)
+		return errbuf_set(e, "cannot share TLS sessions between "
+		                     "clients");
+	st = share_trust(o->share, c->curl, o);
+	if (st != NULL && http_tls_use_store(c->curl, st, e) < 0)
+		return -1;
+	return 0;
+}
+
 struct http_client *http_client_new(const struct http_options *o,
                                     struct errbuf *e)
 {
@@ -280,6 +416,8 @@ struct http_client *http_client_new(const struct http_options *o,
 	}
 	if (base_setup(c, o, e) < 0 || http_tls_setup(c->curl, o, e) < 0 ||
 	    proxy_setup(c, o, e) < 0)
+		goto out;
+	if (o->share != NULL && share_join(c, o, e) < 0)
 		goto out;
 	if (o->server_name != NULL && o->server_name[0] != '\0' &&
 	    (c->server_name = strdup(o->server_name)) == NULL) {

@@ -23,6 +23,21 @@ struct http_observer {
 	void *arg;
 };
 
+/*
+ * State shared by the clients of one process that talk to the same
+ * servers: TLS sessions and resolved names. A client's first connection
+ * then resumes a session another client made instead of a full
+ * handshake, so the server's certificate is neither sent nor parsed
+ * again (libcurl matches sessions by host, port and TLS settings). Safe
+ * for clients on different threads.
+ */
+struct http_share;
+
+/* NULL with errbuf on failure. */
+struct http_share *http_share_new(struct errbuf *e);
+/* Frees s; every client made with it must have been freed first. */
+void http_share_free(struct http_share *s);
+
 struct http_options {
 	const char *ca_file;     /* PEM bundle file, or NULL */
 	const char *ca_path;     /* directory of PEM files, or NULL */
@@ -37,6 +52,7 @@ struct http_options {
 	int64_t connect_timeout_ms; /* <= 0: libcurl default */
 	const struct http_observer *observer; /* NULL: none; not copied,
 	                                         must outlive the client */
+	struct http_share *share; /* NULL: none; must outlive the client */
 };
 
 struct http_header {

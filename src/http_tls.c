@@ -10,6 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
 /* Bounds on a VAULT_CAPATH-style directory of PEM files. */
 #define PEM_DIR_MAX (16u * 1024 * 1024)
 #define PEM_DIR_DEPTH 8
@@ -169,4 +173,119 @@ fail:
 out:
 	free(pem);
 	return ret;
+}
+
+char *http_tls_trust_key(const struct http_options *o)
+{
+	char *key = NULL;
+	int n;
+
+	if (o->skip_verify)
+		return NULL;
+	if (o->ca_pem != NULL)
+		n = asprintf(&key, "pem\n%s", o->ca_pem);
+	else if (o->ca_path != NULL)
+		n = asprintf(&key, "dir\n%s", o->ca_path);
+	else if (o->ca_file != NULL)
+		n = asprintf(&key, "file\n%s", o->ca_file);
+	else
+		n = asprintf(&key, "default");
+	return n < 0 ? NULL : key;
+}
+
+/* Adds every certificate of PEM text to st; the count added, or -1. */
+static int store_add_pem(X509_STORE *st, const char *pem, size_t len)
+{
+	BIO *bio;
+	X509 *x;
+	int n = 0;
+
+	if (len > INT_MAX)
+		return -1;
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (bio == NULL)
+		return -1;
+	for (;;) {
+		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		if (x == NULL)
+			break;
+		if (X509_STORE_add_cert(st, x) == 1)
+			n++;
+		X509_free(x);
+	}
+	BIO_free(bio);
+	return n;
+}
+
+/* libcurl's default trust: its CA bundle, else its CA directory. */
+static bool store_add_default(CURL *h, X509_STORE *st)
+{
+	char *file = NULL;
+	char *dir = NULL;
+
+	if (curl_easy_getinfo(h, CURLINFO_CAINFO, &file) == CURLE_OK &&
+	    file != NULL)
+		return X509_STORE_load_file(st, file) == 1;
+	if (curl_easy_getinfo(h, CURLINFO_CAPATH, &dir) == CURLE_OK &&
+	    dir != NULL)
+		return X509_STORE_load_path(st, dir) == 1;
+	return false;
+}
+
+X509_STORE *http_tls_store_new(CURL *h, const struct http_options *o)
+{
+	X509_STORE *st = X509_STORE_new();
+	struct errbuf ignored;
+	char *pem = NULL;
+	size_t pem_len = 0;
+	bool ok = false;
+
+	if (st == NULL || o->skip_verify)
+		goto out;
+	/* As libcurl sets up its own stores: an intermediate given as
+	 * trusted is an anchor, as a root is in Go. */
+	if (X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN) != 1)
+		goto out;
+	errbuf_clear(&ignored);
+	if (o->ca_pem != NULL)
+		ok = store_add_pem(st, o->ca_pem, strlen(o->ca_pem)) > 0;
+	else if (o->ca_path != NULL)
+		ok = pem_dir_load(o->ca_path, 0, &pem, &pem_len, &ignored) ==
+		         0 &&
+		     store_add_pem(st, pem, pem_len) > 0;
+	else if (o->ca_file != NULL)
+		ok = X509_STORE_load_file(st, o->ca_file) == 1;
+	else
+		ok = store_add_default(h, st);
+out:
+	/* The reasons stay out of the thread's queue, where libcurl looks
+	 * for the cause of its own failures. */
+	ERR_clear_error();
+	free(pem);
+	if (!ok) {
+		X509_STORE_free(st);
+		st = NULL;
+	}
+	return st;
+}
+
+static CURLcode attach_store(CURL *h, void *ssl_ctx, void *arg)
+{
+	(void)h;
+	SSL_CTX_set1_cert_store(ssl_ctx, arg);
+	return CURLE_OK;
+}
+
+int http_tls_use_store(CURL *h, X509_STORE *store, struct errbuf *e)
+{
+	if (curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, attach_store) !=
+	    CURLE_OK)
+		return 1;
+	if (curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, store) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, NULL) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_CAINFO, NULL) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_CAPATH, NULL) != CURLE_OK)
+		return errbuf_set(e, "cannot set up TLS: this libcurl lacks "
+		                     "an option");
+	return 0;
 }

@@ -365,6 +365,7 @@ struct kube *kube_new(const struct kube_config *c, struct errbuf *e)
 	o.timeout_ms = KUBE_TIMEOUT_MS;
 	o.connect_timeout_ms = KUBE_CONNECT_TIMEOUT_MS;
 	o.observer = c->observer;
+	o.share = c->share;
 	k->http = http_client_new(&o, e);
 	if (k->http == NULL)
 		goto fail;

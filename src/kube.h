@@ -17,6 +17,8 @@ struct kube_config {
 	char *namespace;  /* POD_NAMESPACE, else <sa_dir>/namespace trimmed */
 	/* Told of each request (http.h); set by the caller, not freed. */
 	const struct http_observer *observer;
+	/* Shared with other clients (http.h); set by the caller, not freed. */
+	struct http_share *share;
 };
 
 /* Fills c from KUBERNETES_SERVICE_HOST/PORT and the service-account

@@ -50,6 +50,8 @@ struct wanted {
 	char *name;        /* final name, prefix applied */
 	char *source;      /* Vault API path read, the annotation's value */
 	json_object *data; /* Secret data (base64 values); NULL: missing */
+	bool ignored;      /* set by sync_plan_apply: the Secret exists and
+	                    * is not ours, so it was left alone */
 };
 
 struct plan {
@@ -83,13 +85,14 @@ int sync_plan_build(const struct sync_settings *s, struct vault *v,
 /*
  * Lists the namespace's Secrets once, writes the plan (create, update
  * when changed, 409 Conflicts re-read and retried), then deletes
- * obsolete managed Secrets, only when every write succeeded. Up to
+ * obsolete managed Secrets, only when every write succeeded. Marks the
+ * items whose existing Secret is not ours (left alone) as ignored. Up to
  * s->concurrency requests go out at once, on k and on clients made from
  * s->kube. Log lines come out in plan order; on failure e holds the
  * first failing item's error.
  */
 int sync_plan_apply(const struct sync_settings *s, struct kube *k,
-                    const struct plan *p, struct errbuf *e);
+                    struct plan *p, struct errbuf *e);
 
 /* Without a Vault token: 0 when every Secret a file mapping would write
  * exists, -1 naming the first missing one. */

@@ -147,7 +147,8 @@ static json_object *new_secret(const char *name)
 
 /* Updates the managed Secret cur (owned by the caller) to w. A 409
  * Conflict means someone changed it since it was read: it is read again
- * and the change re-applied, at most UPDATE_ATTEMPTS times. */
+ * and the change re-applied, at most UPDATE_ATTEMPTS times. Returns 0,
+ * 1 when cur is not ours and was left alone, -1 with errbuf. */
 static int update_one(const struct sync_settings *s, struct kube *k,
                       json_object *cur, const struct wanted *w,
                       struct sync_lines *l, struct errbuf *e)
@@ -165,7 +166,7 @@ static int update_one(const struct sync_settings *s, struct kube *k,
 			    "WARNING: ignoring secret %s - not managed by "
 			    "synchronizer",
 			    w->name);
-			rc = 0;
+			rc = 1;
 			goto out;
 		}
 		if (json_object_deep_copy(cur, &obj, NULL) != 0) {
@@ -220,6 +221,7 @@ out:
 	return rc;
 }
 
+/* Creates or updates w's Secret; returns as update_one does. */
 static int write_one(const struct sync_settings *s, struct kube *k,
                      json_object *existing, const struct wanted *w,
                      struct sync_lines *l, struct errbuf *e)
@@ -257,6 +259,7 @@ static int write_one(const struct sync_settings *s, struct kube *k,
 /* One Kubernetes request of a run, a write or a delete, in order. */
 struct job {
 	const struct wanted *w; /* a write; NULL: the delete of name */
+	bool ignored;           /* a write left alone: not our Secret */
 	json_object *existing;  /* the listed Secret (borrowed), or NULL */
 	const char *name;       /* a delete: borrowed from the listing */
 	bool failed;            /* err, or out of memory when err is NULL */
@@ -286,8 +289,10 @@ static int job_run(void *ctx, size_t worker, size_t i)
 		sync_lines_add(&j->lines, "delete secret %s", j->name);
 		rc = kube_secret_delete(k, j->name, &e);
 	}
-	if (rc == 0)
+	if (rc >= 0) {
+		j->ignored = rc == 1;
 		return 0;
+	}
 	j->failed = true;
 	j->err = malloc(sizeof(*j->err));
 	if (j->err != NULL)
@@ -497,7 +502,7 @@ void sync_pool_free(struct sync_pool *pool)
 }
 
 int sync_plan_apply(const struct sync_settings *s, struct kube *k,
-                    const struct plan *p, struct errbuf *e)
+                    struct plan *p, struct errbuf *e)
 {
 	struct writes wr;
 	json_object *items = NULL;
@@ -534,6 +539,8 @@ int sync_plan_apply(const struct sync_settings *s, struct kube *k,
 	if (run_phase(&wr, writes, n_writes, e) < 0 ||
 	    run_phase(&wr, deletes, n_deletes, e) < 0)
 		goto out;
+	for (i = 0; i < n_writes; i++)
+		p->items[writes[i].w - p->items].ignored = writes[i].ignored;
 	rc = 0;
 out:
 	jobs_free(writes, n_writes);

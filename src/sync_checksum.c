@@ -89,7 +89,7 @@ int sync_checksum(const struct plan *p, char out[SYNC_CHECKSUM_HEX + 1],
 		goto out;
 	}
 	for (i = 0; i < p->n; i++)
-		if (p->items[i].data != NULL)
+		if (p->items[i].data != NULL && !p->items[i].ignored)
 			items[n++] = &p->items[i];
 	qsort(items, n, sizeof(*items), cmp_item);
 	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)

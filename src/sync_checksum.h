@@ -11,7 +11,8 @@
 #define SYNC_CHECKSUM_HEX 64
 
 /*
- * The SHA-256 of the Secrets p wants (items missing in Vault left out)
+ * The SHA-256 of the Secrets p synchronized (items missing in Vault and
+ * Secrets left alone as not ours are left out)
  * as 64 lowercase hex digits and a NUL in out. What is hashed, Secret
  * by Secret in byte order of their names: the name, then each data key
  * in byte order followed by its base64 value, every field ended by a

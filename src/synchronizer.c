@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "health.h"
@@ -87,6 +88,52 @@ static int sidecar_from_env(struct sidecar_settings *c, struct errbuf *e)
 	return 0;
 }
 
+/* SYNC_CHECKSUM_FILE names a file in an existing directory, and not the
+ * token's: found before any request rather than after the writes. */
+static int checksum_path_check(const struct sync_settings *s, struct errbuf *e)
+{
+	const char *path = s->checksum_path;
+	const char *slash = strrchr(path, '/');
+	const char *base = slash != NULL ? slash + 1 : path;
+	struct stat a, b;
+	char *dir;
+	int rc;
+
+	if (base[0] == '\0' || strcmp(base, ".") == 0 ||
+	    strcmp(base, "..") == 0)
+		return errbuf_set(e,
+		                  "SYNC_CHECKSUM_FILE: \"%.256s\" is not a "
+		                  "file name (such as "
+		                  "/var/run/vault/checksum)",
+		                  path);
+	if (strcmp(path, s->token_path) == 0 ||
+	    (stat(path, &a) == 0 && stat(s->token_path, &b) == 0 &&
+	     a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+		return errbuf_set(e,
+		                  "SYNC_CHECKSUM_FILE: %.256s is the token "
+		                  "file VAULT_TOKEN_PATH; the checksum needs a "
+		                  "file of its own",
+		                  path);
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL)
+		return errbuf_set(e, "out of memory");
+	if (stat(dir, &a) != 0)
+		rc = errbuf_set(e, "SYNC_CHECKSUM_FILE: directory %.256s: %s",
+		                dir, strerror(errno));
+	else if (!S_ISDIR(a.st_mode))
+		rc = errbuf_set(
+		    e, "SYNC_CHECKSUM_FILE: %.256s is not a directory", dir);
+	else
+		rc = 0;
+	free(dir);
+	return rc;
+}
+
 static int settings_from_env(struct sync_settings *s,
                              struct sidecar_settings *c, struct errbuf *e)
 {
@@ -111,6 +158,8 @@ static int settings_from_env(struct sync_settings *s,
 	s->checksum_path = getenv("SYNC_CHECKSUM_FILE");
 	if (s->checksum_path != NULL && s->checksum_path[0] == '\0')
 		s->checksum_path = NULL;
+	if (s->checksum_path != NULL && checksum_path_check(s, e) < 0)
+		return -1;
 	s->annotation = getenv("SYNCHRONIZER_ANNOTATION");
 	if (s->annotation == NULL || s->annotation[0] == '\0')
 		s->annotation = ANNOTATION_DEFAULT;
@@ -145,13 +194,16 @@ static void settings_free(struct sync_settings *s)
 	kube_config_free(&s->kube);
 }
 /* kc is kept (settings_free frees it): the workers of a run make their
- * clients from it, with the same observer o (NULL: none). */
+ * clients from it, with the same observer o (NULL: none) and the TLS
+ * sessions the Vault clients share too. */
 static int connect_kube(struct kube_config *kc, const struct http_observer *o,
-                        struct kube **k, struct errbuf *e)
+                        struct http_share *share, struct kube **k,
+                        struct errbuf *e)
 {
 	if (kube_config_in_cluster(kc, sa_dir(), e) < 0)
 		return -1;
 	kc->observer = o;
+	kc->share = share;
 	*k = kube_new(kc, e);
 	return *k != NULL ? 0 : -1;
 }
@@ -453,7 +505,8 @@ static int run_sidecar(struct sync_settings *s,
 	if (sidecar_start(&sc, c, &e) < 0)
 		goto out;
 	sc.token_path = s->token_path;
-	if (connect_kube(&s->kube, &sc.kube_observer, &k, &e) < 0)
+	if (connect_kube(&s->kube, &sc.kube_observer, s->vault.share, &k, &e) <
+	    0)
 		goto out;
 	s->vault.observer = metrics_observer(sc.metrics, METRICS_VAULT);
 	v = vault_new(&s->vault, &e);
@@ -489,6 +542,7 @@ int synchronizer_main(void)
 {
 	struct sync_settings s;
 	struct sidecar_settings c;
+	struct http_share *share = NULL;
 	struct kube *k = NULL;
 	struct errbuf e;
 	sigset_t sigs;
@@ -506,6 +560,16 @@ int synchronizer_main(void)
 	log_msg("Using annotation [ %s ] to detect managed secrets",
 	        s.annotation);
 
+	/* Every client of the run resumes the TLS sessions of the first
+	 * ones: a worker's connection skips the certificate exchange. */
+	share = http_share_new(&e);
+	if (share == NULL) {
+		log_msg("failed to prepare synchronization of secrets: %s",
+		        e.msg);
+		goto out;
+	}
+	s.vault.share = share;
+
 	/* The sidecar: SIGTERM and SIGINT are taken only between cycles;
 	 * the servers' threads, started later, inherit the mask. */
 	if (c.interval_ms > 0) {
@@ -521,7 +585,7 @@ int synchronizer_main(void)
 	}
 
 	/* The init container: Kubernetes, then one synchronization. */
-	if (connect_kube(&s.kube, NULL, &k, &e) < 0) {
+	if (connect_kube(&s.kube, NULL, s.vault.share, &k, &e) < 0) {
 		log_msg("failed to prepare synchronization of secrets: %s",
 		        e.msg);
 		goto out;
@@ -530,5 +594,6 @@ int synchronizer_main(void)
 out:
 	kube_free(k);
 	settings_free(&s);
+	http_share_free(share);
 	return rc;
 }

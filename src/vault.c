@@ -86,6 +86,7 @@ struct vault *vault_new(const struct vault_config *c, struct errbuf *e)
 	o.proxy = c->proxy;
 	o.connect_timeout_ms = CONNECT_TIMEOUT_MS;
 	o.observer = c->observer;
+	o.share = c->share;
 	v->http = http_client_new(&o, e);
 	if (v->http == NULL) {
 		errbuf_prefix(e, "cannot create the Vault client");

@@ -37,6 +37,9 @@ struct vault_config {
 	/* Not from the environment: told of each request (http.h); set by
 	 * the caller after vault_config_from_env, never freed here. */
 	const struct http_observer *observer;
+	/* Not from the environment either: shared with the process's other
+	 * clients (http.h); set by the caller, never freed here. */
+	struct http_share *share;
 };
 
 /* Reads and validates every variable before any request is sent. On a

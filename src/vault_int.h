@@ -113,9 +113,10 @@ bool vault_json_true(json_object *o, const char *key);
 char *vault_first_warning(json_object *root);
 /* False when an integer of the tree overflowed 64 bits. */
 bool vault_json_ints_fit(json_object *o);
-/* True when an object key of the JSON text body (already parsed, so
- * well-formed) holds an escaped NUL: json-c keeps keys as C strings and
- * would cut "a\u0000b" to "a" without a trace in the parsed tree. */
+/* True when an object key of the JSON text body (already parsed by
+ * json-c, which also takes single-quoted keys) holds an escaped NUL:
+ * json-c keeps keys as C strings and would cut "a\u0000b" to "a"
+ * without a trace in the parsed tree. */
 bool vault_json_nul_in_key(const char *body, size_t len);
 
 /* Statuses the Go client retries: 0, 412, 429, 5xx but 501. */

@@ -134,24 +134,27 @@ json_object *vault_json_parse(const char *body, size_t len)
 
 bool vault_json_nul_in_key(const char *body, size_t len)
 {
-	bool in_string = false;
+	char quote = '\0'; /* the quote of the string being read, or none */
 	bool nul = false;  /* the string being read holds \u0000 */
 	bool last = false; /* the string just closed did */
 	size_t i;
 
+	/* json-c also takes single-quoted keys, even in strict mode: a
+	 * string ends with the quote that opened it. */
 	for (i = 0; i < len; i++) {
 		char c = body[i];
+		bool in_string = quote != '\0';
 
 		if (in_string && c == '\\') {
 			if (len - i > 5 &&
 			    memcmp(body + i + 1, "u0000", 5) == 0)
 				nul = true;
 			i++; /* the escaped character cannot end the string */
-		} else if (in_string && c == '"') {
-			in_string = false;
+		} else if (in_string && c == quote) {
+			quote = '\0';
 			last = nul;
-		} else if (!in_string && c == '"') {
-			in_string = true;
+		} else if (!in_string && (c == '"' || c == '\'')) {
+			quote = c;
 			nul = false;
 		} else if (!in_string && c == ':' && last) {
 			return true;

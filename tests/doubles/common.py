@@ -53,6 +53,10 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.owner.lock:
             self.owner.connections += 1
+            # The handshake is done by now: a client that resumed a TLS
+            # session skipped the certificate exchange.
+            if isinstance(conn, ssl.SSLSocket) and conn.session_reused:
+                self.owner.resumed += 1
         return conn, addr
 
 
@@ -69,6 +73,7 @@ class DoubleServer:
         self.latency = latency
         self.lock = threading.RLock()
         self.connections = 0
+        self.resumed = 0  # connections that resumed a TLS session
         self.requests = []  # list of dicts: method, path, query, headers
         self.in_flight = 0  # requests being handled now
         self.max_in_flight = 0  # high-water mark of in_flight
@@ -124,6 +129,7 @@ class DoubleServer:
     def reset_counters(self):
         with self.lock:
             self.connections = 0
+            self.resumed = 0
             self.requests = []
             self.max_in_flight = self.in_flight
 

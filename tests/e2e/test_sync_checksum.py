@@ -73,6 +73,50 @@ class ChecksumTest(E2ETest):
         self.assertEqual(sorted(os.listdir(os.path.dirname(self.path))),
                          [".vault-token", "checksum"])
 
+    def test_bad_paths_refused_before_any_request(self):
+        link = os.path.join(self.env.tmp, "token-link")
+        os.symlink(self.env.token_path, link)
+        cases = [
+            (self.path + "/", r"\"%s/\" is not a file name" % self.path),
+            (self.path + "/..", r"is not a file name"),
+            (self.env.token_path, r"is the token file VAULT_TOKEN_PATH"),
+            (link, r"is the token file VAULT_TOKEN_PATH"),
+            ("/nonexistent/dir/checksum",
+             r"directory /nonexistent/dir: No such file or directory"),
+            (self.env.token_path + "/checksum",
+             r"%s is not a directory" % self.env.token_path),
+        ]
+        for path, why in cases:
+            r = self.env.run("synchronizer", VAULT_SECRETS="secret/k8s/first",
+                             SYNC_CHECKSUM_FILE=path)
+            self.assertEqual(r.code, 1, (path, r))
+            self.assertLog(r, r"^failed to prepare synchronization of "
+                              r"secrets: SYNC_CHECKSUM_FILE: .*" + why)
+        self.assertEqual(self.env.kube.count(), 0)
+        self.assertEqual(self.env.vault.count("GET"), 0)
+        # The token is intact.
+        self.assertTrue(self.env.token().startswith("hvs."))
+
+    def test_secret_left_alone_is_not_in_the_checksum(self):
+        # "second" exists without our annotation: it is not written, so
+        # its Vault data must not move the checksum either.
+        self.env.put("secret/k8s/second", {"s": "second-value-1"})
+        self.env.kube.put_secret(NAMESPACE, {"metadata": {"name": "second"},
+                                             "data": {"s": "b3RoZXI="}})
+        r = self.env.run("synchronizer",
+                         VAULT_SECRETS="secret/k8s/first,secret/k8s/second",
+                         SYNC_CHECKSUM_FILE=self.path)
+        self.assertEqual(r.code, 0, r)
+        self.assertLog(r, r"^WARNING: ignoring secret second - not managed")
+        self.assertEqual(self.read(), self.expected(["first"]))
+        self.env.put("secret/k8s/second", {"s": "second-value-2"})
+        r = self.env.run("synchronizer",
+                         VAULT_SECRETS="secret/k8s/first,secret/k8s/second",
+                         SYNC_CHECKSUM_FILE=self.path)
+        self.assertEqual(r.code, 0, r)
+        self.assertNoLog(r, WRITTEN)
+        self.assertEqual(self.read(), self.expected(["first"]))
+
     def test_sidecar_checksum_follows_the_data(self):
         s = Sidecar(self, VAULT_SECRETS="secret/k8s/first,secret/k8s/dir/",
                     SYNC_INTERVAL="1s", SYNC_CHECKSUM_FILE=self.path)

@@ -19,6 +19,12 @@ int main(void)
 	CHECK(nul_key("{\"x\":{\"y\":[{\"k\\u0000\":1}]}}"));
 	CHECK(nul_key("{\"a\":\"b\",\"c\\u0000\" \n\t: 1}"));
 	CHECK(nul_key("{\"a\\\"\\u0000\":1}"));
+	/* json-c takes single-quoted keys; a double quote inside one is
+	 * no delimiter, nor a single quote inside a double-quoted one. */
+	CHECK(nul_key("{'a\\u0000b':1}"));
+	CHECK(nul_key("{'a\"b\\u0000':1}"));
+	CHECK(!nul_key("{\"it's\":\"x\\u0000\"}"));
+	CHECK(nul_key("{\"it's\\u0000\":1}"));
 
 	/* Not keys, not NUL, or the backslash itself escaped. */
 	CHECK(!nul_key("{\"a\":\"x\\u0000y\"}"));

@@ -41,6 +41,11 @@ class SoakTest(E2ETest):
     def test_soak(self):
         self.env.put("secret/k8s/first", {"one": "12345678"})
         self.env.put("secret/k8s/dir/alpha", {"a": "alpha-value-1"})
+        # The most secrets the soak will hold, from the start: the
+        # workers' clients, kept between cycles, are all made in the
+        # first cycle, so any later growth in descriptors is a leak.
+        for i in range(2):
+            self.env.put("secret/k8s/dir/s%d" % i, {"k": "soak-first-%d" % i})
         self.login()
         mport, hport = free_port(), free_port()
         murl = "http://127.0.0.1:%d/metrics" % mport

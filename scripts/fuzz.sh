@@ -9,6 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 secs=${1:-60}
+case $secs in
+'' | *[!0-9]* | 0)
+	echo "usage: scripts/fuzz.sh [seconds per target, a whole number >= 1; default 60]" >&2
+	exit 2
+	;;
+esac
 dir=${FUZZ_BUILD_DIR:-build-fuzz}
 out=${FUZZ_OUT:-$dir/findings}
 jobs=${FUZZ_JOBS:-$(nproc)}

@@ -163,8 +163,11 @@ static int check_ca(const char *path, struct errbuf *e)
 	if (fd >= 0)
 		(void)close(fd);
 	if (why != NULL)
-		return errbuf_set(e, "kubernetes CA certificate %s: %s", path,
-		                  why);
+		return errbuf_set(e,
+		                  "kubernetes CA certificate %s: %s (the "
+		                  "service-account directory, moved with "
+		                  "SERVICE_ACCOUNT_DIR)",
+		                  path, why);
 	return 0;
 }
 

@@ -67,6 +67,8 @@ static const struct var synchronizer_vars[] = {
      "unset: once"},
     {"HEALTH_ADDR", "sidecar: host:port serving /healthz", "off"},
     {"METRICS_ADDR", "sidecar: host:port serving /metrics", "off"},
+    {"SYNC_CHECKSUM_FILE", "file kept holding a SHA-256 of the data synced",
+     "off"},
     {NULL, NULL, NULL},
 };
 
@@ -88,8 +90,9 @@ static const struct var client_vars[] = {
     {"VAULT_CACERT", "CA certificate file for Vault's TLS", "system CAs"},
     {"VAULT_CAPATH", "directory of CA certificates", "unset"},
     {"VAULT_SKIP_VERIFY", "skip TLS verification (warns)", "false"},
-    {"VAULT_CLIENT_TIMEOUT", "timeout of one request", "60s"},
-    {"VAULT_MAX_RETRIES", "retries of 5xx, 429 and network errors", "2"},
+    {"VAULT_CLIENT_TIMEOUT", "bound on one call, retries included", "60s"},
+    {"VAULT_MAX_RETRIES", "retries of network errors, 412, 429, 5xx (not 501)",
+     "2"},
     {"VAULT_NAMESPACE", "Vault Enterprise namespace", "unset"},
     {NULL, NULL, NULL},
 };

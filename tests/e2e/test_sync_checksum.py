@@ -4,7 +4,9 @@ expected digest is computed here from what the Kubernetes double holds."""
 
 import hashlib
 import os
+import re
 import stat
+import subprocess
 
 from harness import E2ETest, NAMESPACE
 from test_sync_sidecar import FOLLOW_S, SYNCED, Sidecar, wait_for
@@ -143,6 +145,41 @@ class ChecksumTest(E2ETest):
         r, _ = s.stop()
         self.assertEqual(r.code, 0, r)
         self.assertEqual(s.count(WRITTEN), 3)
+
+    def test_documented_liveness_probe(self):
+        # The start command and probe of docs/synchronizer-sidecar.md,
+        # taken from the document, run against the sidecar's file.
+        doc = os.path.join(os.path.dirname(__file__), "..", "..", "docs",
+                           "synchronizer-sidecar.md")
+        with open(doc) as f:
+            text = f.read()
+        start = re.search(r'"sh", "-c", "(cat /home/vault/checksum[^"]*)"',
+                          text).group(1).replace("exec my-app", "exec true")
+        probe = re.search(r'"sh", "-c", "(test ! -e /home/vault[^"]*)"',
+                          text).group(1)
+        tmp = os.path.join(self.env.tmp, "app-tmp")
+        os.mkdir(tmp)
+
+        def sh(cmd):
+            cmd = cmd.replace("/home/vault/checksum", self.path)
+            cmd = cmd.replace("/tmp/started", os.path.join(tmp, "started"))
+            return subprocess.run(["sh", "-c", cmd]).returncode
+
+        # No file yet (a pod started without a token): healthy.
+        self.assertEqual(sh(start), 0)
+        self.assertEqual(sh(probe), 0)
+        s = Sidecar(self, VAULT_SECRETS="secret/k8s/first",
+                    SYNC_INTERVAL="1s", SYNC_CHECKSUM_FILE=self.path)
+        s.wait_count(SYNCED, 1)
+        self.assertNotEqual(sh(probe), 0)  # the file appeared: restart
+        self.assertEqual(sh(start), 0)      # the restarted app remembers
+        s.wait_count(SYNCED, 2)
+        self.assertEqual(sh(probe), 0)
+        self.env.put("secret/k8s/first", {"one": "rotated-1", "two": "x-9"})
+        self.assertTrue(wait_for(lambda: sh(probe) != 0, timeout=FOLLOW_S,
+                                 step=0.1))
+        r, _ = s.stop()
+        self.assertEqual(r.code, 0, r)
 
     def test_sidecar_cycle_fails_while_unwritable_and_recovers(self):
         os.mkdir(self.path)

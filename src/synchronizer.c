@@ -92,46 +92,19 @@ static int sidecar_from_env(struct sidecar_settings *c, struct errbuf *e)
  * token's: found before any request rather than after the writes. */
 static int checksum_path_check(const struct sync_settings *s, struct errbuf *e)
 {
-	const char *path = s->checksum_path;
-	const char *slash = strrchr(path, '/');
-	const char *base = slash != NULL ? slash + 1 : path;
 	struct stat a, b;
-	char *dir;
-	int rc;
 
-	if (base[0] == '\0' || strcmp(base, ".") == 0 ||
-	    strcmp(base, "..") == 0)
-		return errbuf_set(e,
-		                  "SYNC_CHECKSUM_FILE: \"%.256s\" is not a "
-		                  "file name (such as "
-		                  "/var/run/vault/checksum)",
-		                  path);
-	if (strcmp(path, s->token_path) == 0 ||
-	    (stat(path, &a) == 0 && stat(s->token_path, &b) == 0 &&
+	if (strcmp(s->checksum_path, s->token_path) == 0 ||
+	    (stat(s->checksum_path, &a) == 0 && stat(s->token_path, &b) == 0 &&
 	     a.st_dev == b.st_dev && a.st_ino == b.st_ino))
 		return errbuf_set(e,
 		                  "SYNC_CHECKSUM_FILE: %.256s is the token "
 		                  "file VAULT_TOKEN_PATH; the checksum needs a "
 		                  "file of its own",
-		                  path);
-	if (slash == NULL)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (dir == NULL)
-		return errbuf_set(e, "out of memory");
-	if (stat(dir, &a) != 0)
-		rc = errbuf_set(e, "SYNC_CHECKSUM_FILE: directory %.256s: %s",
-		                dir, strerror(errno));
-	else if (!S_ISDIR(a.st_mode))
-		rc = errbuf_set(
-		    e, "SYNC_CHECKSUM_FILE: %.256s is not a directory", dir);
-	else
-		rc = 0;
-	free(dir);
-	return rc;
+		                  s->checksum_path);
+	if (tokenfile_check_path(s->checksum_path, e) < 0)
+		return errbuf_prefix(e, "SYNC_CHECKSUM_FILE");
+	return 0;
 }
 
 static int settings_from_env(struct sync_settings *s,

@@ -162,14 +162,34 @@ static int split_path(const char *path, char **dir, const char **base,
 		*base = slash + 1;
 	}
 	if (*dir == NULL)
-		return errbuf_set(e, "write %s: out of memory", path);
+		return errbuf_set(e, "%s: out of memory", path);
 	if (**base == '\0' || strcmp(*base, ".") == 0 ||
 	    strcmp(*base, "..") == 0) {
 		free(*dir);
 		*dir = NULL;
-		return errbuf_set(e, "write %s: not a file name", path);
+		return errbuf_set(e, "\"%.256s\" is not a file name", path);
 	}
 	return 0;
+}
+
+int tokenfile_check_path(const char *path, struct errbuf *e)
+{
+	const char *base;
+	struct stat st;
+	char *dir = NULL;
+	int rc;
+
+	if (split_path(path, &dir, &base, e) != 0)
+		return -1;
+	if (stat(dir, &st) != 0)
+		rc =
+		    errbuf_set(e, "directory %.256s: %s", dir, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		rc = errbuf_set(e, "%.256s is not a directory", dir);
+	else
+		rc = 0;
+	free(dir);
+	return rc;
 }
 
 static uint64_t random_u64(void)
@@ -263,7 +283,7 @@ int tokenfile_write(const char *path, const char *token, mode_t mode,
 	 * sticky, whatever a caller passes */
 	mode &= 0777;
 	if (split_path(path, &dir, &base, e) != 0)
-		return -1;
+		return errbuf_prefix(e, "write");
 
 	/* The temporary file is created with mode (minus umask) from its
 	 * first byte, then set to exactly mode whatever the umask is. */

@@ -25,6 +25,13 @@ int tokenfile_read(const char *path, char **token, struct errbuf *e);
 int tokenfile_write(const char *path, const char *token, mode_t mode,
                     struct errbuf *e);
 
+/*
+ * Checks, before anything is written, that path names a file (it does
+ * not end in '/', "." or "..") in an existing directory, as
+ * tokenfile_write needs. -1 with errbuf saying which part is wrong.
+ */
+int tokenfile_check_path(const char *path, struct errbuf *e);
+
 /* Wipes a NUL-terminated secret with explicit_bzero and frees it. */
 void secret_free(char *s);
 

@@ -257,17 +257,21 @@ class NulKeyTest(E2ETest):
 
     def setUp(self):
         super().setUp()
+        self.env.put("secret/k8s/first", {"a": "y1234567"})
         self.login()
+
+    def sync_answer(self, data):
+        """One synchronizer run whose read of secret/k8s/first gets this
+        KV v2 data object, given as raw JSON text."""
+        self.env.vault.inject(
+            r"/secret/data/k8s/first", method="GET", status=200, count=1,
+            body=b'{"data":{"data":' + data + b',"metadata":{"version":1}}}')
+        return self.env.run("synchronizer", VAULT_SECRETS="secret/k8s/first")
 
     # json-c cuts the key at the NUL and nothing in the parsed tree
     # tells; the Vault client scans the answer's text for it.
     def test_nul_key_refused(self):
-        self.env.put("secret/k8s/first", {"a": "y1234567"})
-        self.env.vault.inject(
-            r"/secret/data/k8s/first", method="GET", status=200, count=None,
-            body=b'{"data":{"data":{"a\\u0000b":"x1234567","a":"y1234567"},'
-                 b'"metadata":{"version":1}}}')
-        r = self.env.run("synchronizer", VAULT_SECRETS="secret/k8s/first")
+        r = self.sync_answer(b'{"a\\u0000b":"x1234567","a":"y1234567"}')
         self.assertEqual(r.code, 1, r)
         self.assertLog(r, r"^failed to synchronize secrets: read "
                           r"secret/data/k8s/first from vault: .*a key in "
@@ -278,20 +282,11 @@ class NulKeyTest(E2ETest):
         # Values have a length: a NUL inside one reaches the Secret, as
         # do a value and a key spelling a backslash then "u0000" (the
         # key then fails Kubernetes' key rule, not the NUL check).
-        self.env.put("secret/k8s/first", {"a": "y1234567"})
-        self.env.vault.inject(
-            r"/secret/data/k8s/first", method="GET", status=200, count=1,
-            body=b'{"data":{"data":{"c" : "x\\u0000y1234567",'
-                 b'"d":"\\\\u0000"},"metadata":{"version":1}}}')
-        r = self.env.run("synchronizer", VAULT_SECRETS="secret/k8s/first")
+        r = self.sync_answer(b'{"c" : "x\\u0000y1234567","d":"\\\\u0000"}')
         self.assertEqual(r.code, 0, r)
         self.assertEqual(self.env.secret_data("first"),
                          {"c": b"x\0y1234567", "d": b"\\u0000"})
-        self.env.vault.inject(
-            r"/secret/data/k8s/first", method="GET", status=200, count=1,
-            body=b'{"data":{"data":{"a\\\\u0000b":"x1234567"},'
-                 b'"metadata":{"version":1}}}')
-        r = self.env.run("synchronizer", VAULT_SECRETS="secret/k8s/first")
+        r = self.sync_answer(b'{"a\\\\u0000b":"x1234567"}')
         self.assertEqual(r.code, 1, r)
         self.assertLog(r, r'key "a\\u0000b" is not a valid')
         self.assertNoLog(r, r"NUL")

@@ -200,6 +200,36 @@ static void test_write_failures(void)
 
 	path_in(p, sizeof(p), "trailing/");
 	CHECK(tokenfile_write(p, "tok", 0600, &e) == -1);
+	CHECK(strstr(e.msg, "is not a file name") != NULL);
+	CHECK(count_temps(dir) == 0);
+}
+
+/* The path checked before anything is written, as a writer needs it. */
+static void test_check_path(void)
+{
+	struct errbuf e;
+	char p[512];
+
+	path_in(p, sizeof(p), "checked");
+	CHECK(tokenfile_check_path(p, &e) == 0);
+	CHECK(tokenfile_check_path("relative-name", &e) == 0);
+	CHECK(tokenfile_check_path("/top-level", &e) == 0);
+
+	path_in(p, sizeof(p), "checked/");
+	CHECK(tokenfile_check_path(p, &e) == -1);
+	CHECK(strstr(e.msg, "is not a file name") != NULL);
+	path_in(p, sizeof(p), "..");
+	CHECK(tokenfile_check_path(p, &e) == -1);
+	CHECK(strstr(e.msg, "is not a file name") != NULL);
+
+	path_in(p, sizeof(p), "missing/tok");
+	CHECK(tokenfile_check_path(p, &e) == -1);
+	CHECK(strstr(e.msg, strerror(ENOENT)) != NULL);
+
+	put_file("plain", "x", 1);
+	path_in(p, sizeof(p), "plain/tok");
+	CHECK(tokenfile_check_path(p, &e) == -1);
+	CHECK(strstr(e.msg, "is not a directory") != NULL);
 	CHECK(count_temps(dir) == 0);
 }
 
@@ -316,6 +346,7 @@ int main(void)
 	test_empty_and_missing();
 	test_refused_reads();
 	test_write_failures();
+	test_check_path();
 	test_failure_keeps_target();
 	test_atomic_replace();
 	test_relative_path();

@@ -256,6 +256,18 @@ class TokenFileFaultsTest(FaultTest):
         os.chmod(ca, 0o644)
         return ca
 
+    def nobody_command(self, helper):
+        """The helper's command line with a copy of the binary uid 65534
+        can reach: the build tree may sit below a directory only root
+        may enter (a clone in `mktemp -d`), and valgrind, running as
+        65534, opens its target itself."""
+        copy = os.path.join(self.env.tmp, "vault-kubernetes")
+        if not os.path.exists(copy):
+            shutil.copy(BINARY, copy)
+            os.chmod(copy, 0o755)
+        return [copy if a == BINARY else a
+                for a in self.env.command(helper)]
+
     def run_as_nobody(self, helper, **extra):
         if not shutil.which("setpriv"):
             self.skipTest("setpriv is not installed")
@@ -264,7 +276,7 @@ class TokenFileFaultsTest(FaultTest):
         e.update(VAULT_CACERT=ca, **extra)
         p = subprocess.run(["setpriv", "--reuid", "65534", "--regid",
                             "65534", "--clear-groups"] +
-                           self.env.command(helper), env=e, timeout=60,
+                           self.nobody_command(helper), env=e, timeout=60,
                            capture_output=True, text=True)
         self.env.check_hygiene(p.stdout + p.stderr)
         return Result(p.returncode, p.stdout, p.stderr)

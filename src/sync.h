@@ -45,13 +45,34 @@ struct sync_settings {
 	struct sync_pool *pool;
 };
 
+/* A Secret's data as a plan holds it: one block (wiped when freed)
+ * with the pairs sorted by key in byte order, each value base64 as the
+ * API takes it. One small block a secret, where a json-c object costs a
+ * hash table of its own (about 640 bytes) before any key is added. */
+struct secret_pair {
+	const char *key;
+	const char *value;
+};
+
+struct secret_data {
+	size_t n;
+	size_t size; /* bytes of the whole block */
+	struct secret_pair pairs[];
+};
+
+/* Packs n pairs (keys distinct) into a new block, sorted by key; NULL
+ * when out of memory. */
+struct secret_data *secret_data_new(size_t n, const char *const *keys,
+                                    const char *const *values);
+void secret_data_free(struct secret_data *d);
+
 /* One Kubernetes Secret this run wants, from one Vault secret. */
 struct wanted {
-	char *name;        /* final name, prefix applied */
-	char *source;      /* Vault API path read, the annotation's value */
-	json_object *data; /* Secret data (base64 values); NULL: missing */
-	bool ignored;      /* set by sync_plan_apply: the Secret exists and
-	                    * is not ours, so it was left alone */
+	char *name;               /* final name, prefix applied */
+	char *source;             /* Vault API path read, annotation value */
+	struct secret_data *data; /* NULL: missing in Vault */
+	bool ignored; /* set by sync_plan_apply: the Secret exists and
+	               * is not ours, so it was left alone */
 };
 
 struct plan {

@@ -74,6 +74,44 @@ static bool is_managed(json_object *obj, const char *annotation)
 	       json_object_object_get_ex(ann, annotation, NULL);
 }
 
+/* Whether a Secret's data object (NULL when it has none) holds exactly
+ * the pairs of d. */
+static bool data_matches(json_object *old, const struct secret_data *d)
+{
+	json_object *v;
+	size_t i;
+
+	if (old == NULL)
+		return d->n == 0;
+	if (!json_object_is_type(old, json_type_object) ||
+	    (size_t)json_object_object_length(old) != d->n)
+		return false;
+	for (i = 0; i < d->n; i++)
+		if (!json_object_object_get_ex(old, d->pairs[i].key, &v) ||
+		    !string_is(v, d->pairs[i].value))
+			return false;
+	return true;
+}
+
+/* d as the data object of a Secret; NULL when out of memory. */
+static json_object *data_json(const struct secret_data *d)
+{
+	json_object *obj = json_object_new_object();
+	json_object *v;
+	size_t i;
+
+	for (i = 0; obj != NULL && i < d->n; i++) {
+		v = json_object_new_string(d->pairs[i].value);
+		if (v == NULL ||
+		    json_object_object_add(obj, d->pairs[i].key, v) != 0) {
+			json_object_put(v);
+			json_object_put(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
 /* Applies our annotation, labels and data to obj (existing or new).
  * Returns 1 when obj changed, 0 when it already matched, -1 on ENOMEM. */
 static int apply_wanted(const struct sync_settings *s, json_object *obj,
@@ -108,11 +146,10 @@ static int apply_wanted(const struct sync_settings *s, json_object *obj,
 	}
 	if (!json_object_object_get_ex(obj, "data", &old))
 		old = NULL;
-	if (old == NULL ? json_object_object_length(w->data) == 0
-	                : json_object_equal(old, w->data))
+	if (data_matches(old, w->data))
 		return changed;
-	data = json_object_get(w->data);
-	if (json_object_object_add(obj, "data", data) != 0) {
+	data = data_json(w->data);
+	if (data == NULL || json_object_object_add(obj, "data", data) != 0) {
 		json_object_put(data);
 		return -1;
 	}

@@ -15,11 +15,6 @@
  * the token file is by default. */
 #define CHECKSUM_FILE_MODE 0640
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int cmp_item(const void *a, const void *b)
 {
 	const struct wanted *x = *(const struct wanted *const *)a;
@@ -34,40 +29,20 @@ static int feed(EVP_MD_CTX *ctx, const char *s)
 	return EVP_DigestUpdate(ctx, s, strlen(s) + 1) == 1 ? 0 : -1;
 }
 
-/* Feeds one Secret: its name, each key and value in key order, then an
- * empty field (keys are never empty, so the end is unambiguous). */
+/* Feeds one Secret: its name, each key and value in key order (the
+ * order the plan keeps them in), then an empty field (keys are never
+ * empty, so the end is unambiguous). */
 static int feed_secret(EVP_MD_CTX *ctx, const struct wanted *w)
 {
-	size_t n = (size_t)json_object_object_length(w->data);
-	const char **keys = NULL;
-	size_t i = 0;
-	int rc = -1;
+	size_t i;
 
-	if (n > 0) {
-		keys = calloc(n, sizeof(*keys));
-		if (keys == NULL)
-			return -1;
-	}
-	json_object_object_foreach(w->data, key, value)
-	{
-		(void)value;
-		if (i < n)
-			keys[i++] = key;
-	}
-	qsort(keys, i, sizeof(*keys), cmp_str);
 	if (feed(ctx, w->name) < 0)
-		goto out;
-	for (n = 0; n < i; n++) {
-		json_object *v = json_object_object_get(w->data, keys[n]);
-
-		if (feed(ctx, keys[n]) < 0 ||
-		    feed(ctx, json_object_get_string(v)) < 0)
-			goto out;
-	}
-	rc = feed(ctx, "");
-out:
-	free(keys);
-	return rc;
+		return -1;
+	for (i = 0; i < w->data->n; i++)
+		if (feed(ctx, w->data->pairs[i].key) < 0 ||
+		    feed(ctx, w->data->pairs[i].value) < 0)
+			return -1;
+	return feed(ctx, "");
 }
 
 int sync_checksum(const struct plan *p, char out[SYNC_CHECKSUM_HEX + 1],

@@ -15,6 +15,56 @@
 #include "sync.h"
 #include "tokenfile.h"
 
+static int cmp_pair(const void *a, const void *b)
+{
+	return strcmp(((const struct secret_pair *)a)->key,
+	              ((const struct secret_pair *)b)->key);
+}
+
+struct secret_data *secret_data_new(size_t n, const char *const *keys,
+                                    const char *const *values)
+{
+	size_t size = sizeof(struct secret_data);
+	struct secret_data *d;
+	char *at;
+	size_t i;
+
+	if (n > SIZE_MAX / 2 / sizeof(d->pairs[0]))
+		return NULL;
+	size += n * sizeof(d->pairs[0]);
+	for (i = 0; i < n; i++) {
+		size_t more = strlen(keys[i]) + strlen(values[i]) + 2;
+
+		if (more > SIZE_MAX - size)
+			return NULL;
+		size += more;
+	}
+	d = malloc(size);
+	if (d == NULL)
+		return NULL;
+	d->n = n;
+	d->size = size;
+	at = (char *)&d->pairs[n];
+	for (i = 0; i < n; i++) {
+		size_t k = strlen(keys[i]) + 1;
+		size_t v = strlen(values[i]) + 1;
+
+		d->pairs[i].key = memcpy(at, keys[i], k);
+		d->pairs[i].value = memcpy(at + k, values[i], v);
+		at += k + v;
+	}
+	qsort(d->pairs, n, sizeof(d->pairs[0]), cmp_pair);
+	return d;
+}
+
+void secret_data_free(struct secret_data *d)
+{
+	if (d == NULL)
+		return;
+	explicit_bzero(d, d->size);
+	free(d);
+}
+
 void sync_plan_free(struct plan *p)
 {
 	size_t i;
@@ -22,7 +72,7 @@ void sync_plan_free(struct plan *p)
 	for (i = 0; i < p->n; i++) {
 		free(p->items[i].name);
 		free(p->items[i].source);
-		json_object_put(p->items[i].data);
+		secret_data_free(p->items[i].data);
 	}
 	free(p->items);
 	memset(p, 0, sizeof(*p));
@@ -102,15 +152,18 @@ done:
 }
 
 /* Turns a KV secret's key/value object into Secret data. */
-static json_object *secret_data(json_object *kv, const char *path,
-                                struct errbuf *e)
+static struct secret_data *secret_data(json_object *kv, const char *path,
+                                       struct errbuf *e)
 {
-	json_object *data = json_object_new_object();
-	char *enc;
+	size_t n = (size_t)json_object_object_length(kv);
+	const char **keys = calloc(n + 1, sizeof(*keys));
+	char **values = calloc(n + 1, sizeof(*values));
+	struct secret_data *data = NULL;
+	size_t i = 0;
 
-	if (data == NULL) {
+	if (keys == NULL || values == NULL) {
 		errbuf_set(e, "out of memory");
-		return NULL;
+		goto out;
 	}
 	json_object_object_foreach(kv, key, val)
 	{
@@ -120,29 +173,32 @@ static json_object *secret_data(json_object *kv, const char *path,
 			           "Secret data key (letters, digits, "
 			           "'-', '_', '.')",
 			           path, key);
-			goto fail;
+			goto out;
 		}
-		enc = encode_value(val, path, key, e);
-		if (enc == NULL)
-			goto fail;
-		if (json_object_object_add(data, key,
-		                           json_object_new_string(enc)) != 0) {
-			secret_free(enc);
-			errbuf_set(e, "out of memory");
-			goto fail;
-		}
-		secret_free(enc);
+		if (i == n)
+			break;
+		keys[i] = key;
+		values[i] = encode_value(val, path, key, e);
+		if (values[i] == NULL)
+			goto out;
+		i++;
 	}
+	data = secret_data_new(i, keys, (const char *const *)values);
+	if (data == NULL)
+		errbuf_set(e, "out of memory");
+out:
+	if (values != NULL)
+		for (n = 0; values[n] != NULL; n++)
+			secret_free(values[n]);
+	free(keys);
+	free(values);
 	return data;
-fail:
-	json_object_put(data);
-	return NULL;
 }
 
 /* Reads one KV secret. 0 with *data (NULL when not found), -1 on error;
  * its log lines go to l. */
 static int read_secret(struct vault *v, int version, const char *api_path,
-                       json_object **data, struct sync_lines *l,
+                       struct secret_data **data, struct sync_lines *l,
                        struct errbuf *e)
 {
 	json_object *answer = NULL;
@@ -213,7 +269,7 @@ struct entry {
 	bool failed; /* err, or out of memory when err is NULL */
 	struct errbuf *err;
 	struct sync_lines lines;
-	json_object *data; /* what the read found; NULL: not found */
+	struct secret_data *data; /* what the read found; NULL: not found */
 };
 
 struct reads {
@@ -231,7 +287,7 @@ static void entry_free(struct entry *en)
 	free(en->name);
 	free(en->err);
 	sync_lines_free(&en->lines);
-	json_object_put(en->data);
+	secret_data_free(en->data);
 }
 
 static struct entry *entry_push(struct reads *r)

@@ -11,6 +11,7 @@
 #include "sync_checksum.h"
 
 #define MAX_ITEMS 4
+#define MAX_PAIRS 8
 
 /* A plan built from "name:key=b64,key=b64" descriptions; a name alone
  * with no colon is an item missing in Vault. */
@@ -25,26 +26,28 @@ static void fixture_init(struct fixture *f, const char *const *desc, size_t n)
 
 	memset(f, 0, sizeof(*f));
 	for (i = 0; i < n && i < MAX_ITEMS; i++) {
+		const char *keys[MAX_PAIRS];
+		const char *values[MAX_PAIRS];
 		char *copy = strdup(desc[i]);
 		char *colon = strchr(copy, ':');
 		char *save = NULL;
 		char *pair;
+		size_t k = 0;
 
-		if (colon == NULL) {
-			f->items[i].name = copy;
-			continue;
-		}
-		*colon = '\0';
 		f->items[i].name = copy;
-		f->items[i].data = json_object_new_object();
-		for (pair = strtok_r(colon + 1, ",", &save); pair != NULL;
+		if (colon == NULL)
+			continue;
+		*colon = '\0';
+		for (pair = strtok_r(colon + 1, ",", &save);
+		     pair != NULL && k < MAX_PAIRS;
 		     pair = strtok_r(NULL, ",", &save)) {
 			char *eq = strchr(pair, '=');
 
 			*eq = '\0';
-			json_object_object_add(f->items[i].data, pair,
-			                       json_object_new_string(eq + 1));
+			keys[k] = pair;
+			values[k++] = eq + 1;
 		}
+		f->items[i].data = secret_data_new(k, keys, values);
 	}
 	f->plan.items = f->items;
 	f->plan.n = i;
@@ -56,7 +59,7 @@ static void fixture_free(struct fixture *f)
 
 	for (i = 0; i < f->plan.n; i++) {
 		free(f->items[i].name);
-		json_object_put(f->items[i].data);
+		secret_data_free(f->items[i].data);
 	}
 }
 
@@ -119,6 +122,35 @@ static void test_what_changes_it(void)
 	CHECK(strcmp(s0, s1) != 0);
 }
 
+static void test_secret_data(void)
+{
+	/* Byte order: upper case before lower case, a prefix first. */
+	static const char *const keys[] = {"b", "B", "ab", "a"};
+	static const char *const values[] = {"Mg==", "Mw==", "NA==", "MQ=="};
+	static const char *const sorted[] = {"B", "a", "ab", "b"};
+	static const char *const with[] = {"Mw==", "MQ==", "NA==", "Mg=="};
+	struct secret_data *d = secret_data_new(4, keys, values);
+	size_t i;
+
+	CHECK(d != NULL);
+	if (d == NULL)
+		return;
+	CHECK(d->n == 4);
+	for (i = 0; i < d->n; i++) {
+		CHECK_STR(d->pairs[i].key, sorted[i]);
+		CHECK_STR(d->pairs[i].value, with[i]);
+		/* Copies inside the block, not the caller's strings. */
+		CHECK((const char *)d->pairs[i].key > (const char *)d &&
+		      (const char *)d->pairs[i].value <
+		          (const char *)d + d->size);
+	}
+	secret_data_free(d);
+	d = secret_data_new(0, NULL, NULL);
+	CHECK(d != NULL && d->n == 0);
+	secret_data_free(d);
+	secret_data_free(NULL);
+}
+
 static void test_file(void)
 {
 	static const char *const v1[] = {"a:x=MQ=="};
@@ -179,6 +211,7 @@ int main(void)
 {
 	test_known_answers();
 	test_what_changes_it();
+	test_secret_data();
 	test_file();
 	return check_done("test_sync_checksum");
 }

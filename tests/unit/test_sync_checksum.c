@@ -122,6 +122,15 @@ static void test_what_changes_it(void)
 	CHECK(strcmp(s0, s1) != 0);
 }
 
+/* Whether the string s lies wholly inside d's block. */
+static bool in_block(const struct secret_data *d, const char *s)
+{
+	const char *lo = (const char *)&d->pairs[d->n];
+	const char *hi = (const char *)d + d->size;
+
+	return s >= lo && s < hi && s + strlen(s) < hi;
+}
+
 static void test_secret_data(void)
 {
 	/* Byte order: upper case before lower case, a prefix first. */
@@ -140,9 +149,8 @@ static void test_secret_data(void)
 		CHECK_STR(d->pairs[i].key, sorted[i]);
 		CHECK_STR(d->pairs[i].value, with[i]);
 		/* Copies inside the block, not the caller's strings. */
-		CHECK((const char *)d->pairs[i].key > (const char *)d &&
-		      (const char *)d->pairs[i].value <
-		          (const char *)d + d->size);
+		CHECK(in_block(d, d->pairs[i].key));
+		CHECK(in_block(d, d->pairs[i].value));
 	}
 	secret_data_free(d);
 	d = secret_data_new(0, NULL, NULL);
